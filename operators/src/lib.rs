@@ -1,0 +1,27 @@
+//! # echoflow-operators
+//!
+//! The control logic of echoflow as plain state machines: no I/O, no Kafka, no timely, no clock.
+//! Time is always the event time (ms since the epoch) passed in by the caller, so every operator
+//! here can be unit- and property-tested on its own and replays give the same decisions.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`membrane_pool`] | fleet membership: register on telemetry, expire after a TTL |
+//! | [`circuit_breaker`] | Resilience4j-style breaker per membrane |
+//! | [`routing`] | routing strategies over the healthy membranes |
+//! | [`priority`] | feature priorities of requests |
+//! | [`red`] | Random Early Detection admission per membrane queue |
+//! | [`aimd`] | AIMD governor and token bucket |
+//! | [`degradation`] | degradation levels and feature-priority gating |
+//! | [`reservoir`] | Echo State Network engine (ReservoirPy-compatible) |
+//! | [`autoscale`] | autoscaling policies, forecasters and the fleet simulator model |
+
+pub mod aimd;
+pub mod autoscale;
+pub mod circuit_breaker;
+pub mod degradation;
+pub mod membrane_pool;
+pub mod priority;
+pub mod red;
+pub mod reservoir;
+pub mod routing;

@@ -1,0 +1,13 @@
+//! # echoflow-pipeline
+//!
+//! Configuration, the dataflow that wires sources → operators → sinks, metrics and cluster start-up.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`config`] | `pipeline.toml` (SPEC §6): every key, its default, validation, environment overrides |
+//! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
+//! | [`simulate`] | `echoflow simulate`: a policy against a modelled fleet fed by a trace |
+
+pub mod config;
+pub mod memory_probe;
+pub mod simulate;

@@ -1,0 +1,48 @@
+//! Subcommands of the `echoflow` binary (SPEC §5), one module each.
+
+mod not_built;
+mod reservoir;
+mod simulate;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// A deterministic stream-processing control plane for fleets of model-serving backends.
+#[derive(Parser)]
+#[command(name = "echoflow", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded demo: a simulated fleet, no external service needed.
+    Demo(not_built::Any),
+    /// Run the dataflow against Kafka.
+    Run(not_built::Any),
+    /// Run the dataflow over JSONL files and write every output stream into a folder.
+    Replay(not_built::Any),
+    /// Check a pipeline.toml (environment overrides applied) and report every error.
+    Validate(validate::Args),
+    /// Produce a scenario's load to Kafka, with simulated membranes.
+    Loadgen(not_built::Any),
+    /// Fit and evaluate Echo State Network models.
+    #[command(subcommand)]
+    Reservoir(reservoir::Command),
+    /// Drive one autoscaling policy against a modelled fleet fed by a real trace.
+    Simulate(simulate::Args),
+}
+
+/// Runs the chosen subcommand.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(_) => not_built::fail("demo", 8),
+        Command::Run(_) => not_built::fail("run", 7),
+        Command::Replay(_) => not_built::fail("replay", 7),
+        Command::Validate(args) => validate::run(args),
+        Command::Loadgen(_) => not_built::fail("loadgen", 8),
+        Command::Reservoir(cmd) => reservoir::run(cmd),
+        Command::Simulate(args) => simulate::run(args),
+    }
+}
