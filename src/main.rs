@@ -8,6 +8,13 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ECHOFLOW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = cli::Cli::parse();
     if let Err(err) = cli::dispatch(cli) {
         eprintln!("echoflow: error: {err:#}");

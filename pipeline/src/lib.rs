@@ -6,8 +6,10 @@
 //! |---|---|
 //! | [`config`] | `pipeline.toml` (SPEC §6): every key, its default, validation, environment overrides |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
+//! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
 //! | [`simulate`] | `echoflow simulate`: a policy against a modelled fleet fed by a trace |
 
 pub mod config;
 pub mod memory_probe;
+pub mod passthrough;
 pub mod simulate;

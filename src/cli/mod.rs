@@ -1,6 +1,7 @@
 //! Subcommands of the `echoflow` binary (SPEC §5), one module each.
 
 mod not_built;
+mod passthrough;
 mod reservoir;
 mod simulate;
 mod validate;
@@ -32,6 +33,9 @@ enum Command {
     Reservoir(reservoir::Command),
     /// Drive one autoscaling policy against a modelled fleet fed by a real trace.
     Simulate(simulate::Args),
+    /// Move requests between Kafka topics through the connectors (test and benchmark harness).
+    #[command(hide = true)]
+    Passthrough(passthrough::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -44,5 +48,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Loadgen(_) => not_built::fail("loadgen", 8),
         Command::Reservoir(cmd) => reservoir::run(cmd),
         Command::Simulate(args) => simulate::run(args),
+        Command::Passthrough(args) => passthrough::run(args),
     }
 }

@@ -1,0 +1,368 @@
+//! The Kafka source operator.
+//!
+//! Per activation it polls up to `max_batch` records without blocking, decodes each with the
+//! caller's decoder, classifies it ([`Ingested`]), sends it at its event time, then moves the
+//! worker's capability to the watermark and commits what the sink has acknowledged.
+//!
+//! * Assignment: partition `p` → worker `p mod peers`, resumed from the group's committed offset
+//!   (`auto.offset.reset = earliest` when there is none). A worker that owns no partition releases
+//!   its capability at once.
+//! * Idleness: a partition that has been caught up (at its end: no record left to read) for
+//!   `idle_timeout` of wall-clock time stops holding the watermark; its next record makes it
+//!   active again (and is late if behind the capability). A partition with unread records is
+//!   never idle, however slowly it is fetched, so a slow fetch cannot make records late.
+//! * Bounded mode (`stop_at_eof`): each partition is read up to the end it had when the source
+//!   reached it; once all are there the capability is released. Used by tests and benches.
+//! * Shutdown: when the shared flag is set the source stops consuming and releases its
+//!   capability, so the dataflow drains; the caller then calls [`SourceHandle::final_commit`].
+
+use super::KafkaClient;
+use super::ledger::OffsetLedger;
+use crate::dead_letter::{DeadLetter, Origin};
+use crate::schema::FieldError;
+use crate::watermark::{Arrival, Watermarks};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{ProbeHandle, Scope, Stream};
+
+/// Settings of one Kafka source.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub client: KafkaClient,
+    pub topic: String,
+    pub group_id: String,
+    pub allowed_lateness_ms: u64,
+    /// Wall-clock silence after which a partition stops holding the watermark.
+    pub idle_timeout: Duration,
+    /// Stop once every owned partition has reached its end (bounded runs).
+    pub stop_at_eof: bool,
+    /// Most records consumed per activation.
+    pub max_batch: usize,
+    /// Least wall-clock time between two asynchronous offset commits.
+    pub commit_interval: Duration,
+    /// Set to stop consuming (SIGTERM).
+    pub shutdown: Option<Arc<AtomicBool>>,
+}
+
+impl SourceConfig {
+    pub fn new(client: KafkaClient, topic: impl Into<String>, group_id: impl Into<String>) -> Self {
+        SourceConfig {
+            client,
+            topic: topic.into(),
+            group_id: group_id.into(),
+            allowed_lateness_ms: 0,
+            idle_timeout: Duration::from_millis(5000),
+            stop_at_eof: false,
+            max_batch: 4096,
+            commit_interval: Duration::from_millis(200),
+            shutdown: None,
+        }
+    }
+}
+
+/// One consumed record with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<T> {
+    pub origin: Origin,
+    pub key: Option<Vec<u8>>,
+    /// Event time (`ts`).
+    pub ts: u64,
+    pub value: T,
+}
+
+/// What the source makes of one Kafka record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ingested<T> {
+    /// Decoded and on time: sent at its own event time.
+    OnTime(Record<T>),
+    /// Decoded but late (SPEC §4): sent at the worker's current time, with its raw bytes so a
+    /// non-request stream can dead-letter it.
+    Late { record: Record<T>, raw: Vec<u8> },
+    /// Undecodable or invalid: a dead letter.
+    Invalid(DeadLetter),
+}
+
+/// The stream a source produces.
+pub type IngestStream<'scope, T> = Stream<'scope, u64, Vec<Ingested<T>>>;
+
+/// Errors that stop a source from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot create a Kafka consumer for {brokers}: {source}")]
+    Consumer { brokers: String, source: KafkaError },
+    #[error("cannot read metadata of topic {topic}: {detail}")]
+    Metadata { topic: String, detail: String },
+    #[error("cannot assign partitions of {topic}: {source}")]
+    Assign { topic: String, source: KafkaError },
+}
+
+struct Shared {
+    consumer: BaseConsumer,
+    ledger: OffsetLedger,
+    topic: String,
+    acked: ProbeHandle<u64>,
+    committed: u64,
+}
+
+impl Shared {
+    /// Commits what the acknowledged frontier allows. `sync` waits for the broker.
+    fn commit(&mut self, sync: bool) {
+        let frontier = self.acked.with_frontier(|f| f.first().copied());
+        self.ledger.advance(frontier);
+        let ready = self.ledger.take_ready();
+        if ready.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &next) in &ready {
+            if let Err(e) = tpl.add_partition_offset(&self.topic, p, Offset::Offset(next)) {
+                tracing::error!(topic = %self.topic, partition = p, error = %e, "cannot list offset for commit");
+            }
+        }
+        let mode = if sync {
+            CommitMode::Sync
+        } else {
+            CommitMode::Async
+        };
+        match self.consumer.commit(&tpl, mode) {
+            Ok(()) => self.committed += ready.len() as u64,
+            Err(e) => {
+                tracing::warn!(topic = %self.topic, error = %e, "offset commit failed; will retry with the next")
+            }
+        }
+        // The commit result arrives on the consumer queue and is served by the source's own
+        // polling: never poll here, a message taken here would be lost.
+    }
+}
+
+/// The driver's handle on a source: the final commit after the dataflow has drained.
+#[derive(Clone)]
+pub struct SourceHandle {
+    shared: Rc<RefCell<Option<Shared>>>,
+}
+
+impl SourceHandle {
+    /// Commits, synchronously, every offset the sink's acknowledgements allow. Call after the
+    /// dataflow has finished (the acknowledgement probe is then empty: everything is durable).
+    pub fn final_commit(&self) {
+        if let Some(s) = self.shared.borrow_mut().as_mut() {
+            s.commit(true);
+        }
+    }
+
+    /// Records consumed whose outputs are not all acknowledged yet.
+    pub fn in_flight(&self) -> usize {
+        self.shared
+            .borrow()
+            .as_ref()
+            .map_or(0, |s| s.ledger.in_flight())
+    }
+}
+
+/// Builds the source for this worker. `decode` turns a payload into `(ts, value)` or an error
+/// naming the field; `acked` is the probe on the sinks' acknowledgement streams.
+pub fn kafka_source<'scope, T, D>(
+    scope: Scope<'scope, u64>,
+    config: SourceConfig,
+    acked: ProbeHandle<u64>,
+    decode: D,
+) -> Result<(IngestStream<'scope, T>, SourceHandle), SourceError>
+where
+    T: Clone + 'static,
+    D: Fn(&[u8]) -> Result<(u64, T), FieldError> + 'static,
+{
+    let index = scope.index();
+    let peers = scope.peers();
+    let mut cc = config.client.config();
+    cc.set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        // EOF events tell when a partition is caught up: the basis of idleness and of bounded runs.
+        .set("enable.partition.eof", "true");
+    for (k, v) in &config.client.settings {
+        cc.set(k, v);
+    }
+    let consumer: BaseConsumer = cc.create().map_err(|source| SourceError::Consumer {
+        brokers: config.client.brokers.clone(),
+        source,
+    })?;
+    let metadata = consumer
+        .fetch_metadata(Some(&config.topic), Duration::from_secs(30))
+        .map_err(|e| SourceError::Metadata {
+            topic: config.topic.clone(),
+            detail: e.to_string(),
+        })?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == config.topic)
+        .filter(|t| t.error().is_none())
+        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+        .ok_or_else(|| SourceError::Metadata {
+            topic: config.topic.clone(),
+            detail: "topic does not exist (create it first: deploy/local/kafka.sh topics)".into(),
+        })?;
+    let mine: Vec<i32> = partitions
+        .into_iter()
+        .filter(|p| (*p as usize) % peers == index)
+        .collect();
+    let mut tpl = TopicPartitionList::new();
+    for &p in &mine {
+        tpl.add_partition_offset(&config.topic, p, Offset::Stored)
+            .map_err(|source| SourceError::Assign {
+                topic: config.topic.clone(),
+                source,
+            })?;
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(|source| SourceError::Assign {
+            topic: config.topic.clone(),
+            source,
+        })?;
+
+    let shared = Rc::new(RefCell::new(Some(Shared {
+        consumer,
+        ledger: OffsetLedger::new(),
+        topic: config.topic.clone(),
+        acked,
+        committed: 0,
+    })));
+    let handle = SourceHandle {
+        shared: Rc::clone(&shared),
+    };
+
+    let name = format!("KafkaSource({})", config.topic);
+    let stream = source(scope, &name, move |capability, info| {
+        let activator = scope.activator_for(info.address);
+        let mut cap = if mine.is_empty() {
+            None
+        } else {
+            Some(capability)
+        };
+        let mut marks = Watermarks::new(config.allowed_lateness_ms);
+        // Per partition: since when it has been caught up (at its end), if it is.
+        let mut caught_up: BTreeMap<i32, Option<Instant>> = BTreeMap::new();
+        for &p in &mine {
+            marks.add_partition(p);
+            caught_up.insert(p, None);
+        }
+        let mut activations: u64 = 0;
+        let mut consumed: u64 = 0;
+        let mut last_commit = Instant::now();
+        let mut batch: Vec<(u64, Ingested<T>)> = Vec::new();
+
+        move |output| {
+            let mut guard = shared.borrow_mut();
+            let Some(state) = guard.as_mut() else { return };
+            let stopping = config
+                .shutdown
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed));
+
+            if let (Some(c), false) = (cap.as_ref(), stopping) {
+                let now_time = *c.time();
+                let now = Instant::now();
+                for _ in 0..config.max_batch {
+                    let Some(polled) = state.consumer.poll(Duration::ZERO) else {
+                        break;
+                    };
+                    let msg = match polled {
+                        Ok(m) => m,
+                        Err(KafkaError::PartitionEOF(p)) => {
+                            caught_up.insert(p, Some(now));
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(topic = %config.topic, error = %e, "consumer error");
+                            continue;
+                        }
+                    };
+                    let p = msg.partition();
+                    let origin = Origin {
+                        source: config.topic.clone(),
+                        partition: p,
+                        offset: msg.offset(),
+                    };
+                    caught_up.insert(p, None);
+                    consumed += 1;
+                    let raw = msg.payload().unwrap_or(&[]);
+                    let key = msg.key().map(<[u8]>::to_vec);
+                    let (time, item) = match decode(raw) {
+                        Err(e) => (
+                            now_time,
+                            Ingested::Invalid(DeadLetter::new(&origin, e.to_string(), raw)),
+                        ),
+                        Ok((ts, value)) => {
+                            let record = Record {
+                                origin,
+                                key,
+                                ts,
+                                value,
+                            };
+                            match marks.observe(p, ts) {
+                                Arrival::OnTime if ts >= now_time => (ts, Ingested::OnTime(record)),
+                                _ => (
+                                    now_time,
+                                    Ingested::Late {
+                                        record,
+                                        raw: raw.to_vec(),
+                                    },
+                                ),
+                            }
+                        }
+                    };
+                    state.ledger.consumed(p, msg.offset(), time);
+                    batch.push((time, item));
+                }
+                batch.sort_by_key(|(t, _)| *t);
+                while let Some(&(t, _)) = batch.first() {
+                    let n = batch.iter().take_while(|(u, _)| *u == t).count();
+                    let at = c.delayed(&t);
+                    output
+                        .session(&at)
+                        .give_iterator(batch.drain(..n).map(|(_, i)| i));
+                }
+                for (&p, since) in &caught_up {
+                    if since.is_some_and(|t| now.duration_since(t) >= config.idle_timeout) {
+                        marks.set_idle(p, true);
+                    }
+                }
+            }
+
+            activations += 1;
+            let finished =
+                stopping || (config.stop_at_eof && caught_up.values().all(Option::is_some));
+            if finished && cap.is_some() {
+                tracing::debug!(topic = %config.topic, worker = index, consumed, activations, "source finished");
+                cap = None;
+            } else if let (Some(c), Some(w)) = (cap.as_mut(), marks.watermark())
+                && w > *c.time()
+            {
+                c.downgrade(&w);
+            }
+
+            if last_commit.elapsed() >= config.commit_interval {
+                state.commit(false);
+                last_commit = Instant::now();
+            }
+            // Keep polling while consuming; afterwards keep committing until all is durable.
+            if cap.is_some() {
+                activator.activate_after(Duration::from_millis(1));
+            } else if state.ledger.in_flight() > 0 {
+                activator.activate_after(config.commit_interval);
+            }
+        }
+    });
+    Ok((stream, handle))
+}

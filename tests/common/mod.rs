@@ -1,0 +1,177 @@
+//! Shared helpers for the end-to-end tests: the real broker, unique topics, producing and reading.
+#![allow(dead_code)]
+
+use echoflow_connectors::kafka::KafkaClient;
+use echoflow_connectors::kafka::admin::ensure_topics;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The broker the tests use: `ECHOFLOW_TEST_BROKERS`, default 127.0.0.1:9092 (the one
+/// `deploy/local/kafka.sh up` starts). When it cannot be reached the test fails under CI=true and
+/// is skipped (with a message) elsewhere.
+pub fn broker() -> Option<String> {
+    let addr = std::env::var("ECHOFLOW_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let first = addr.split(',').next().unwrap_or_default().to_string();
+    let reachable = first
+        .parse()
+        .ok()
+        .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok())
+        .is_some();
+    if reachable {
+        return Some(addr);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "Kafka broker {addr} is not reachable and CI=true: start it with deploy/local/kafka.sh up"
+        );
+    }
+    eprintln!("SKIPPED: Kafka broker {addr} not reachable (run deploy/local/kafka.sh up)");
+    None
+}
+
+/// A topic name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "test.{prefix}.{}.{}.{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn create(brokers: &str, topics: &[&str], partitions: i32) {
+    let list: Vec<(&str, i32)> = topics.iter().map(|t| (*t, partitions)).collect();
+    ensure_topics(&KafkaClient::new(brokers), &list).expect("create test topics");
+}
+
+/// Produces `(partition, key, payload)` records and waits for all to be acknowledged.
+/// Returns the offset each record got, in order.
+pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, Vec<u8>)]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .expect("test producer");
+    for (p, key, payload) in records {
+        let mut rec = BaseRecord::to(topic)
+            .partition(*p)
+            .key(key.as_bytes())
+            .payload(&payload[..]);
+        loop {
+            match producer.send(rec) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    rec = back;
+                    producer.poll(Duration::from_millis(20));
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .expect("flush test records");
+}
+
+/// One record read back.
+#[derive(Debug, Clone)]
+pub struct ReadBack {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+/// Reads every record of `topic` from the beginning to its current end.
+pub fn read_all(brokers: &str, topic: &str) -> Vec<ReadBack> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("test consumer");
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .expect("metadata");
+    let parts: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
+    let mut tpl = TopicPartitionList::new();
+    let mut open = 0;
+    for &p in &parts {
+        let (lo, hi) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(30))
+            .expect("watermarks");
+        if hi > lo {
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .expect("tpl");
+            open += 1;
+        }
+    }
+    let mut out = Vec::new();
+    if open == 0 {
+        return out;
+    }
+    consumer.assign(&tpl).expect("assign");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while open > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reading {topic} did not finish in 120 s"
+        );
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(_))) => open -= 1,
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            Some(Ok(m)) => out.push(ReadBack {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                payload: m.payload().unwrap_or(&[]).to_vec(),
+            }),
+        }
+    }
+    out
+}
+
+/// Number of records currently in `topic` (sum over partitions of high − low watermark).
+pub fn count(brokers: &str, topic: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("test consumer");
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .expect("metadata");
+    md.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| {
+            let (lo, hi) = consumer
+                .fetch_watermarks(topic, p.id(), Duration::from_secs(30))
+                .expect("watermarks");
+            hi - lo
+        })
+        .sum()
+}
+
+/// A valid request of about 200 bytes.
+pub fn request(id: &str, ts: u64) -> Vec<u8> {
+    format!(
+        r#"{{"id":"{id}","ts":{ts},"tenant":"tenant-{t}","feature":"chat","priority":"medium","session":"s-{s}","input":[[0.125,0.5],[0.25,0.75],[0.5,1.0]]}}"#,
+        t = ts % 7,
+        s = ts % 101
+    )
+    .into_bytes()
+}
