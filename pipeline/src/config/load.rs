@@ -32,8 +32,8 @@
 //!
 //! let err = ConfigLoader::from_text("pipeline.toml", "[red]\nmax_p = 1.5\nmax_pp = 1").load().unwrap_err();
 //! assert_eq!(err.lines(), vec![
-//!     "pipeline.toml:3: unknown key red.max_pp; [red] allows: enabled, min_th, max_th, max_p, weight, count_spacing, seed",
 //!     "pipeline.toml:2: red.max_p = 1.5: must be in (0, 1]",
+//!     "pipeline.toml:3: unknown key red.max_pp; [red] allows: enabled, min_th, max_th, max_p, weight, count_spacing, seed",
 //! ]);
 //! ```
 
@@ -558,13 +558,20 @@ impl Layers {
             self.error(origin, key, broken.message);
         }
         if self.errors.is_empty() {
-            Ok(Loaded {
+            return Ok(Loaded {
                 config,
                 overrides: self.applied,
-            })
-        } else {
-            Err(self.errors)
+            });
         }
+        // Like a compiler: file lines in order, then the environment, then flags (stable, so
+        // errors about one key stay in the order they were found).
+        self.errors.sort_by_key(|e| match e.origin {
+            Origin::File { line: Some(line) } => (0, line),
+            Origin::File { line: None } => (1, 0),
+            Origin::Env(_) => (2, 0),
+            Origin::Flag(_) => (3, 0),
+        });
+        Err(self.errors)
     }
 }
 

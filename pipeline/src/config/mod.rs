@@ -33,9 +33,9 @@
 //! let text = "[red]\nmin_th = 0.9\nmax_th = 0.8\nmax_p = 1.5\n[routing]\nstrategy = \"fastest\"\n";
 //! let err = ConfigLoader::from_text("pipeline.toml", text).load().unwrap_err();
 //! assert_eq!(err.lines(), vec![
+//!     "pipeline.toml:2: red.min_th = 0.9 must be below red.max_th = 0.8",
 //!     "pipeline.toml:4: red.max_p = 1.5: must be in (0, 1]",
 //!     "pipeline.toml:6: routing.strategy = \"fastest\": must be one of round_robin, weighted, least_connections, least_loaded, p2c, consistent_hash",
-//!     "pipeline.toml:2: red.min_th = 0.9 must be below red.max_th = 0.8",
 //! ]);
 //! ```
 

@@ -67,8 +67,10 @@ impl Kind {
 /// What values a key allows, beyond its type.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rule {
-    /// Any value of the key's type.
-    Any,
+    /// `true` or `false`.
+    Bool,
+    /// A file path; empty means "none" (the key's documentation says what then).
+    Path,
     /// An integer in `[min, max]`.
     Int { min: i64, max: i64 },
     /// A finite float between `lo` and `hi`, each bound open or closed.
@@ -111,7 +113,7 @@ const SEED: Rule = Rule::Int {
     min: 0,
     max: i64::MAX,
 };
-const BOOL: Rule = Rule::Any;
+const BOOL: Rule = Rule::Bool;
 
 const fn ms(min: i64, max: i64) -> Rule {
     Rule::Int { min, max }
@@ -144,7 +146,8 @@ impl Rule {
     /// What is allowed, as the reference's "allowed" column writes it.
     pub fn describe(&self) -> String {
         match self {
-            Rule::Any => "any".into(),
+            Rule::Bool => "true or false".into(),
+            Rule::Path => "a path, or empty".into(),
             Rule::Int { min, max } => format!("[{min}, {max}]"),
             Rule::Float {
                 lo,
@@ -187,14 +190,15 @@ impl Rule {
                     .into()
             }
             Rule::SocketAddr => "must be a socket address IP:port, e.g. 127.0.0.1:9898".into(),
-            Rule::Any | Rule::ClientMap | Rule::Policies => self.describe(),
+            Rule::Bool | Rule::Path | Rule::ClientMap | Rule::Policies => self.describe(),
         }
     }
 
     /// Whether a value that already has the key's type is allowed.
     pub fn allows(&self, value: &toml::Value) -> bool {
         match (self, value) {
-            (Rule::Any | Rule::ClientMap | Rule::Policies, _) => true,
+            (Rule::Bool, toml::Value::Boolean(_)) | (Rule::Path, toml::Value::String(_)) => true,
+            (Rule::ClientMap | Rule::Policies, _) => true,
             (Rule::Int { min, max }, toml::Value::Integer(i)) => min <= i && i <= max,
             (
                 Rule::Float {
@@ -292,7 +296,7 @@ pub const KEYS: &[KeySpec] = &[
     key("degradation.memory.minimal", F, FRACTION),
     key("degradation.memory.emergency", F, FRACTION),
     key("degradation.memory.offline", F, FRACTION),
-    key("reservoir.model", S, Rule::Any),
+    key("reservoir.model", S, Rule::Path),
     key("reservoir.units", I, count(1, 100_000)),
     key("reservoir.reduced_units", I, count(1, 100_000)),
     key("reservoir.seed", I, SEED),
