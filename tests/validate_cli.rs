@@ -101,8 +101,11 @@ fn print_shows_the_effective_configuration_redacted() {
     assert!(first.contains(&reloaded.fingerprint()), "{first}");
 }
 
+/// Environment variables a case sets.
+type Env = &'static [(&'static str, &'static str)];
+
 /// One bad configuration per kind of error: (case, file text, environment, the exact line).
-const CASES: &[(&str, &str, &[(&str, &str)], &str)] = &[
+const CASES: &[(&str, &str, Env, &str)] = &[
     (
         "unknown-key",
         "[red]\nmax_pp = 0.2\n",
