@@ -10,9 +10,11 @@
 //! |---|---|
 //! | `echoflow.requests` | [`Request`] |
 //! | `echoflow.telemetry` | [`Telemetry`] |
+//! | `echoflow.admitted`, `echoflow.rejections`, `echoflow.control-events` | [`outputs`] |
 //! | `echoflow.dead-letter` | [`crate::dead_letter::DeadLetter`] |
 
 mod fields;
+pub mod outputs;
 mod request;
 mod telemetry;
 
