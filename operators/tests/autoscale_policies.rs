@@ -11,7 +11,7 @@ use echoflow_operators::autoscale::forecast::moving_average::MovingAverage;
 use echoflow_operators::autoscale::forecast::{Forecaster, default_forecasters};
 use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::policy::{Policy, build};
-use echoflow_operators::autoscale::predictive::Predictive;
+use echoflow_operators::autoscale::predictive::{Predictive, PredictiveParams};
 use echoflow_operators::autoscale::threshold::ThresholdPolicy;
 use echoflow_operators::autoscale::utilization::{FleetView, IntervalAggregator, PodPhase, PodSample};
 use proptest::prelude::*;
@@ -238,9 +238,13 @@ fn predictive_scales_ahead_of_a_rising_trend() {
 }
 
 #[test]
-fn predictive_scales_down_sooner_than_hpa() {
+fn predictive_with_a_short_window_scales_down_sooner_than_hpa() {
     let cfg = predictive_config();
-    let mut p = Predictive::new(&cfg);
+    let params = PredictiveParams {
+        down_window_ms: Some(75_000),
+        ..PredictiveParams::default()
+    };
+    let mut p = Predictive::with(&cfg, params, default_forecasters());
     let mut hpa = Hpa::new(&cfg);
     for i in 1..30u64 {
         p.evaluate(i * 15_000, &fleet(8, 0.7));
