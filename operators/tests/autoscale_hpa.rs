@@ -16,8 +16,7 @@ use echoflow_operators::autoscale::config::{
 };
 use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::hpa::behavior::{
-    Normalizer, ScaleEvent, TimedRecommendation, change_in_period, scale_down_limit,
-    scale_up_limit,
+    Normalizer, ScaleEvent, TimedRecommendation, change_in_period, scale_down_limit, scale_up_limit,
 };
 use echoflow_operators::autoscale::hpa::replicas::{
     HpaError, PodMetric, ReplicaCount, resource_replicas,
@@ -164,7 +163,10 @@ fn replica_calc_missing_metrics() {
 #[test]
 fn replica_calc_empty_metrics() {
     let p = pods(&[K; 3], &[], &[]);
-    assert_eq!(resource_replicas(4, &p, 100.0, TOLERANCE), Err(HpaError::NoMetrics));
+    assert_eq!(
+        resource_replicas(4, &p, 100.0, TOLERANCE),
+        Err(HpaError::NoMetrics)
+    );
 }
 
 /// TestReplicaCalcEmptyCPURequest: a pod without a request is an error.
@@ -333,8 +335,7 @@ fn convert(c: RuleCase) -> (u32, &'static str) {
         NOW,
         c.current,
         c.desired,
-        c.min,
-        c.max,
+        (c.min, c.max),
         &c.up.unwrap_or_else(default_up),
         &c.down.unwrap_or_else(default_down),
     )
@@ -595,7 +596,12 @@ fn ev(change: u32, ago_s: u64) -> ScaleEvent {
 }
 
 /// Runs one TestStoreScaleEvents case for both directions.
-fn store_case(prev: Vec<ScaleEvent>, r: ResolvedRules, expected_change: i64, after: &[(u32, bool)]) {
+fn store_case(
+    prev: Vec<ScaleEvent>,
+    r: ResolvedRules,
+    expected_change: i64,
+    after: &[(u32, bool)],
+) {
     for up in [true, false] {
         let mut n = Normalizer::default();
         if up {
@@ -628,7 +634,12 @@ fn store_events_replace_outdated() {
 /// TestStoreScaleEvents: "one actual entry to be not touched with behavior"
 #[test]
 fn store_events_keep_actual() {
-    store_case(vec![ev(7, 58)], rules(10, 60, 100, 60, 0), 7, &[(7, false), (5, false)]);
+    store_case(
+        vec![ev(7, 58)],
+        rules(10, 60, 100, 60, 0),
+        7,
+        &[(7, false), (5, false)],
+    );
 }
 
 /// TestStoreScaleEvents: "two entries, one of them to be replaced"
@@ -739,7 +750,10 @@ fn controller_scale_up_rate_limited_by_default_behavior() {
     let mut v = view(&[5.0, 5.0, 0.0, 0.0, 0.0, 0.0], &[R, R, NR, NR, NR, NR]);
     v.current_replicas = 6;
     let d = h.evaluate(NOW + 5_000, &v);
-    assert_eq!(d.to, 6, "within 15 s of the first scale-up the period start is 2");
+    assert_eq!(
+        d.to, 6,
+        "within 15 s of the first scale-up the period start is 2"
+    );
 }
 
 /// The scale-down stabilisation window (300 s) holds the highest recent recommendation.

@@ -13,7 +13,9 @@ use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::policy::{Policy, build};
 use echoflow_operators::autoscale::predictive::{Predictive, PredictiveParams};
 use echoflow_operators::autoscale::threshold::ThresholdPolicy;
-use echoflow_operators::autoscale::utilization::{FleetView, IntervalAggregator, PodPhase, PodSample};
+use echoflow_operators::autoscale::utilization::{
+    FleetView, IntervalAggregator, PodPhase, PodSample,
+};
 use proptest::prelude::*;
 
 fn fleet(n: u32, u: f64) -> FleetView {
@@ -43,7 +45,10 @@ fn threshold_defaults_scale_up_above_080_and_down_below_030() {
     let mut p = fixed_threshold();
     assert_eq!(p.evaluate(15_000, &fleet(2, 0.80)).action, Action::Hold);
     assert_eq!(p.evaluate(30_000, &fleet(2, 0.30)).action, Action::Hold);
-    assert_eq!(p.evaluate(45_000, &fleet(2, 0.29)).action, Action::ScaleDown);
+    assert_eq!(
+        p.evaluate(45_000, &fleet(2, 0.29)).action,
+        Action::ScaleDown
+    );
 }
 
 #[test]
@@ -76,7 +81,10 @@ fn reversal_guard_no_scale_down_within_the_cooldown_after_a_scale_up() {
         assert_eq!(d.action, Action::Hold, "at {t} ms");
         assert!(d.reason.contains("scale-down cooldown"));
     }
-    assert_eq!(p.evaluate(300_000, &fleet(3, 0.05)).action, Action::ScaleDown);
+    assert_eq!(
+        p.evaluate(300_000, &fleet(3, 0.05)).action,
+        Action::ScaleDown
+    );
 }
 
 #[test]
@@ -84,7 +92,10 @@ fn threshold_scale_down_cooldown_is_300s_between_scale_downs() {
     let mut p = fixed_threshold();
     assert_eq!(p.evaluate(0, &fleet(6, 0.1)).action, Action::ScaleDown);
     assert_eq!(p.evaluate(299_999, &fleet(5, 0.1)).action, Action::Hold);
-    assert_eq!(p.evaluate(300_000, &fleet(5, 0.1)).action, Action::ScaleDown);
+    assert_eq!(
+        p.evaluate(300_000, &fleet(5, 0.1)).action,
+        Action::ScaleDown
+    );
 }
 
 #[test]
@@ -142,7 +153,11 @@ fn forecasters_on_a_constant() {
     for mut f in default_forecasters() {
         feed(&mut f, std::iter::repeat_n(7.5, 30));
         for h in 1..=5 {
-            assert!((f.forecast(h).unwrap() - 7.5).abs() < 1e-9, "{} h={h}", f.name());
+            assert!(
+                (f.forecast(h).unwrap() - 7.5).abs() < 1e-9,
+                "{} h={h}",
+                f.name()
+            );
         }
     }
 }
@@ -186,8 +201,18 @@ fn forecasters_on_a_sine() {
     assert!(e.confidence() > 0.95);
     // The moving average is the worst member on a sine (it lags); best-of picks another.
     let rmse = e.member_rmse();
-    let ma = rmse.iter().find(|(n, _)| *n == "moving_average").unwrap().1.unwrap();
-    let lin = rmse.iter().find(|(n, _)| *n == "linear").unwrap().1.unwrap();
+    let ma = rmse
+        .iter()
+        .find(|(n, _)| *n == "moving_average")
+        .unwrap()
+        .1
+        .unwrap();
+    let lin = rmse
+        .iter()
+        .find(|(n, _)| *n == "linear")
+        .unwrap()
+        .1
+        .unwrap();
     assert!(ma > lin);
 }
 
@@ -234,7 +259,10 @@ fn predictive_scales_ahead_of_a_rising_trend() {
         }
         assert!(dp.forecast.unwrap() >= load - 1e-9);
     }
-    assert!(ahead, "the forecast should ask for capacity before HPA does");
+    assert!(
+        ahead,
+        "the forecast should ask for capacity before HPA does"
+    );
 }
 
 #[test]
@@ -260,7 +288,10 @@ fn predictive_with_a_short_window_scales_down_sooner_than_hpa() {
             first_h = Some(i);
         }
     }
-    assert!(first_p.unwrap() < first_h.unwrap(), "{first_p:?} vs {first_h:?}");
+    assert!(
+        first_p.unwrap() < first_h.unwrap(),
+        "{first_p:?} vs {first_h:?}"
+    );
 }
 
 // --- cost veto ----------------------------------------------------------------------------------
@@ -289,7 +320,9 @@ fn cost_veto_turns_an_unprofitable_scale_up_into_a_hold() {
 // --- the fleet model ----------------------------------------------------------------------------
 
 fn square_wave(rows: usize) -> Vec<f64> {
-    (0..rows).map(|i| if (i / 3) % 2 == 0 { 20.0 } else { 80.0 }).collect()
+    (0..rows)
+        .map(|i| if (i / 3) % 2 == 0 { 20.0 } else { 80.0 })
+        .collect()
 }
 
 #[test]
@@ -304,8 +337,10 @@ fn simulation_is_deterministic_and_consistent() {
         let go = || {
             let mut p = build(&auto);
             let mut decisions = Vec::new();
-            let out = run(&rows, 300_000, &sim, &auto, &mut p, &mut |d| decisions.push(d.clone()))
-                .unwrap();
+            let out = run(&rows, 300_000, &sim, &auto, &mut p, &mut |d| {
+                decisions.push(d.clone())
+            })
+            .unwrap();
             (out, decisions)
         };
         let (a, da) = go();
@@ -338,8 +373,15 @@ fn a_steady_trace_has_no_violations_and_no_scaling() {
             ..AutoscalerConfig::default()
         };
         let mut p = build(&auto);
-        let out = run(&rows, 300_000, &SimulateConfig::default(), &auto, &mut p, &mut |_| {})
-            .unwrap();
+        let out = run(
+            &rows,
+            300_000,
+            &SimulateConfig::default(),
+            &auto,
+            &mut p,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(out.summary.slo_violation_minutes, 0, "{policy}");
         assert_eq!(out.summary.delay_seconds_over_slo, 0.0, "{policy}");
     }

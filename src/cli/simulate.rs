@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind, SimulateConfig};
 use echoflow_pipeline::simulate::{self, Options};
 
@@ -32,7 +32,8 @@ pub struct Args {
 }
 
 fn parse_policy(s: &str) -> Result<PolicyKind, String> {
-    s.parse().map_err(|e: echoflow_operators::autoscale::config::UnknownPolicy| e.to_string())
+    s.parse()
+        .map_err(|e: echoflow_operators::autoscale::config::UnknownPolicy| e.to_string())
 }
 
 /// Runs the simulation and prints the summary.
@@ -52,8 +53,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         all_decisions: args.all_decisions,
         no_chart: false,
     };
-    let report = simulate::run(&args.trace, &auto, &sim, &args.out, options)
-        .with_context(|| format!("simulate --trace {}", args.trace.display()))?;
+    // The errors name the file, line and field themselves.
+    let report = simulate::run(&args.trace, &auto, &sim, &args.out, options)?;
     let text = serde_json::to_string_pretty(&report.summary_json)?;
     println!("{text}");
     eprintln!("wrote {}", args.out.display());

@@ -36,7 +36,11 @@ pub enum PolicyKind {
 
 impl PolicyKind {
     /// Every policy, in the order they are documented.
-    pub const ALL: [PolicyKind; 3] = [PolicyKind::Threshold, PolicyKind::Hpa, PolicyKind::Predictive];
+    pub const ALL: [PolicyKind; 3] = [
+        PolicyKind::Threshold,
+        PolicyKind::Hpa,
+        PolicyKind::Predictive,
+    ];
 
     /// The configuration / wire name.
     pub fn as_str(self) -> &'static str {
@@ -159,7 +163,12 @@ impl AutoscalerConfig {
     /// Checks every range; the first violation names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let k = |s: &str| format!("autoscaler.{s}");
-        check(self.interval_ms > 0, &k("interval_ms"), self.interval_ms, "> 0")?;
+        check(
+            self.interval_ms > 0,
+            &k("interval_ms"),
+            self.interval_ms,
+            "> 0",
+        )?;
         check(
             self.max_replicas >= 1,
             &k("max_replicas"),
@@ -204,7 +213,9 @@ impl AutoscalerConfig {
             "a non-empty name",
         )?;
         self.cost.validate()?;
-        self.behavior.scale_up.validate("autoscaler.behavior.scale_up")?;
+        self.behavior
+            .scale_up
+            .validate("autoscaler.behavior.scale_up")?;
         self.behavior
             .scale_down
             .validate("autoscaler.behavior.scale_down")?;
@@ -508,20 +519,32 @@ mod tests {
         assert_eq!((a.min_replicas, a.max_replicas), (1, 10));
         assert_eq!(a.target_utilization, 0.7);
         assert_eq!((a.scale_up_threshold, a.scale_down_threshold), (0.8, 0.3));
-        assert_eq!((a.scale_up_cooldown_ms, a.scale_down_cooldown_ms), (60_000, 300_000));
+        assert_eq!(
+            (a.scale_up_cooldown_ms, a.scale_down_cooldown_ms),
+            (60_000, 300_000)
+        );
         assert!(a.adaptive_thresholds);
         assert_eq!(a.tolerance, 0.1);
         assert_eq!(a.scale_down_stabilization_ms, 300_000);
         assert_eq!(a.horizon_ms, 75_000);
         assert!(!a.cost.enabled);
-        assert_eq!((a.cost.replica_minute, a.cost.violation_minute), (1.0, 50.0));
+        assert_eq!(
+            (a.cost.replica_minute, a.cost.violation_minute),
+            (1.0, 50.0)
+        );
         assert_eq!(a.scale_up_rules().stabilization_window_ms, 0);
         assert_eq!(a.scale_down_rules().stabilization_window_ms, 300_000);
-        assert_eq!(a.scale_down_rules().policies, vec![ScalingPolicy::percent(100, 15_000)]);
+        assert_eq!(
+            a.scale_down_rules().policies,
+            vec![ScalingPolicy::percent(100, 15_000)]
+        );
         assert!(a.validate().is_ok());
         let s = SimulateConfig::default();
         assert_eq!(s.capacity_rps, 100.0);
-        assert_eq!((s.startup_ms, s.row_ms, s.slo_ms, s.step_ms), (60_000, 0, 1000, 1000));
+        assert_eq!(
+            (s.startup_ms, s.row_ms, s.slo_ms, s.step_ms),
+            (60_000, 0, 1000, 1000)
+        );
         assert_eq!((s.peak_utilization, s.peak_quantile), (0.8, 0.99));
         assert!(s.validate().is_ok());
     }
@@ -536,7 +559,10 @@ mod tests {
         assert_eq!(e.key, "autoscaler.min_replicas");
         assert!(e.to_string().contains("11"));
         let mut a = AutoscalerConfig::default();
-        a.behavior.scale_up.policies.push(ScalingPolicy::pods(0, 15_000));
+        a.behavior
+            .scale_up
+            .policies
+            .push(ScalingPolicy::pods(0, 15_000));
         let e = a.validate().unwrap_err();
         assert_eq!(e.key, "autoscaler.behavior.scale_up.policies[2].value");
     }

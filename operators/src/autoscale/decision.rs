@@ -149,7 +149,10 @@ mod tests {
         let mut d = Decision::new(0, "membranes", "threshold", 3, 3, "steady");
         assert_eq!(d.action, Action::Hold);
         d.retarget(1, "idle");
-        assert_eq!((d.action, d.to, d.reason.as_str()), (Action::ScaleDown, 1, "idle"));
+        assert_eq!(
+            (d.action, d.to, d.reason.as_str()),
+            (Action::ScaleDown, 1, "idle")
+        );
     }
 
     #[test]

@@ -440,31 +440,29 @@ pub fn run(
     let mut last_move: Option<(Action, u64)> = None;
     let mut max_used = initial;
     let (mut replica_minutes, mut over_total, mut violations) = (0.0, 0.0, 0u64);
-    let flush = |acc: &mut MinuteAcc,
-                 minute: u64,
-                 timeline: &mut Vec<MinuteRow>,
-                 violations: &mut u64| {
-        if acc.steps == 0 {
-            return;
-        }
-        let n = f64::from(acc.steps);
-        if acc.violation {
-            *violations += 1;
-        }
-        timeline.push(MinuteRow {
-            minute,
-            demand_rps: acc.demand / n,
-            ready_capacity_rps: acc.ready / n * sim.capacity_rps,
-            replicas: acc.present / n,
-            ready_replicas: acc.ready / n,
-            replica_minutes: acc.present * dt_min,
-            max_delay_s: acc.max_delay,
-            delay_over_slo_s: acc.over,
-            violation: acc.violation,
-            backlog: acc.backlog,
-        });
-        *acc = MinuteAcc::default();
-    };
+    let flush =
+        |acc: &mut MinuteAcc, minute: u64, timeline: &mut Vec<MinuteRow>, violations: &mut u64| {
+            if acc.steps == 0 {
+                return;
+            }
+            let n = f64::from(acc.steps);
+            if acc.violation {
+                *violations += 1;
+            }
+            timeline.push(MinuteRow {
+                minute,
+                demand_rps: acc.demand / n,
+                ready_capacity_rps: acc.ready / n * sim.capacity_rps,
+                replicas: acc.present / n,
+                ready_replicas: acc.ready / n,
+                replica_minutes: acc.present * dt_min,
+                max_delay_s: acc.max_delay,
+                delay_over_slo_s: acc.over,
+                violation: acc.violation,
+                backlog: acc.backlog,
+            });
+            *acc = MinuteAcc::default();
+        };
     while model.now() < total {
         model.promote();
         if model.evaluation_due() {
@@ -479,10 +477,11 @@ pub fn run(
                 } else {
                     downs += 1;
                 }
-                if let Some((prev, t)) = last_move {
-                    if prev != dir && now - t <= REVERSAL_WINDOW_MS {
-                        reversals += 1;
-                    }
+                if let Some((prev, t)) = last_move
+                    && prev != dir
+                    && now - t <= REVERSAL_WINDOW_MS
+                {
+                    reversals += 1;
                 }
                 last_move = Some((dir, now));
                 model.apply(d.to);
@@ -540,9 +539,13 @@ mod tests {
     #[test]
     fn scaling_puts_the_quantile_at_the_peak_utilisation() {
         let values: Vec<f64> = (1..=100).map(f64::from).collect();
-        let (m, scale) =
-            FleetModel::new(&values, 1000, &SimulateConfig::default(), &AutoscalerConfig::default())
-                .unwrap();
+        let (m, scale) = FleetModel::new(
+            &values,
+            1000,
+            &SimulateConfig::default(),
+            &AutoscalerConfig::default(),
+        )
+        .unwrap();
         let q = quantile_linear(&values, 0.99).unwrap();
         assert!((q * scale - 0.8 * 10.0 * 100.0).abs() < 1e-9);
         // First demand 1 · scale ≈ 8.08 rps → ⌈8.08 / 70⌉ = 1 replica.
@@ -553,7 +556,8 @@ mod tests {
     fn backlog_and_delay_follow_the_queue() {
         let auto = AutoscalerConfig::default();
         // One row, demand pinned at the peak: 800 rps against the initial fleet.
-        let (mut m, _) = FleetModel::new(&[1.0], 60_000, &SimulateConfig::default(), &auto).unwrap();
+        let (mut m, _) =
+            FleetModel::new(&[1.0], 60_000, &SimulateConfig::default(), &auto).unwrap();
         assert_eq!(m.present(), 10); // ⌈800 / 70⌉ = 12, clamped to 10
         let s = m.step_queue();
         assert_eq!((s.backlog, s.delay_s), (0.0, 0.0));
@@ -601,7 +605,10 @@ mod tests {
     #[test]
     fn bad_traces_are_errors() {
         let (s, a) = (SimulateConfig::default(), AutoscalerConfig::default());
-        assert_eq!(FleetModel::new(&[], 1000, &s, &a).unwrap_err(), ModelError::EmptyTrace);
+        assert_eq!(
+            FleetModel::new(&[], 1000, &s, &a).unwrap_err(),
+            ModelError::EmptyTrace
+        );
         assert!(matches!(
             FleetModel::new(&[0.0, 0.0], 1000, &s, &a).unwrap_err(),
             ModelError::NoPeak { .. }
@@ -610,7 +617,10 @@ mod tests {
             FleetModel::new(&[1.0, -1.0], 1000, &s, &a).unwrap_err(),
             ModelError::BadValue { row: 1, .. }
         ));
-        assert_eq!(FleetModel::new(&[1.0], 0, &s, &a).unwrap_err(), ModelError::ZeroRowSpacing);
+        assert_eq!(
+            FleetModel::new(&[1.0], 0, &s, &a).unwrap_err(),
+            ModelError::ZeroRowSpacing
+        );
     }
 
     #[test]

@@ -166,7 +166,10 @@ impl Policy for Predictive {
         }
         let Some(load) = view.load_in_replicas() else {
             let to = current.clamp(self.min, self.max);
-            d.retarget(to, "no metrics from any ready membrane; clamped to [min, max]");
+            d.retarget(
+                to,
+                "no metrics from any ready membrane; clamped to [min, max]",
+            );
             return d;
         };
         self.ensemble.observe(load);

@@ -126,7 +126,10 @@ impl Policy for ThresholdPolicy {
         }
         let Some(u) = view.mean_ready_utilization() else {
             let to = current.clamp(c.min_replicas, c.max_replicas);
-            d.retarget(to, "no metrics from any ready membrane; clamped to [min, max]");
+            d.retarget(
+                to,
+                "no metrics from any ready membrane; clamped to [min, max]",
+            );
             self.note_change(now, current, to);
             return d;
         };
@@ -155,7 +158,10 @@ impl Policy for ThresholdPolicy {
             )
         } else if u > t.up {
             if Self::since(self.last_up, now) < c.scale_up_cooldown_ms {
-                (current, format!("utilization {u:.3} above {:.3}; scale-up cooldown", t.up))
+                (
+                    current,
+                    format!("utilization {u:.3} above {:.3}; scale-up cooldown", t.up),
+                )
             } else {
                 let to = proportional.max(current + 1).min(c.max_replicas);
                 let why = if to == current { "; at max" } else { "" };
@@ -163,7 +169,13 @@ impl Policy for ThresholdPolicy {
             }
         } else if u < t.down {
             if Self::since(self.last_change, now) < c.scale_down_cooldown_ms {
-                (current, format!("utilization {u:.3} below {:.3}; scale-down cooldown", t.down))
+                (
+                    current,
+                    format!(
+                        "utilization {u:.3} below {:.3}; scale-down cooldown",
+                        t.down
+                    ),
+                )
             } else {
                 let to = proportional
                     .min(current.saturating_sub(1))
@@ -172,7 +184,10 @@ impl Policy for ThresholdPolicy {
                 (to, format!("utilization {u:.3} below {:.3}{why}", t.down))
             }
         } else {
-            (current, format!("utilization {u:.3} within [{:.3}, {:.3}]", t.down, t.up))
+            (
+                current,
+                format!("utilization {u:.3} within [{:.3}, {:.3}]", t.down, t.up),
+            )
         };
         d.recommendation = Some(proportional);
         d.retarget(to, reason);

@@ -213,7 +213,11 @@ mod tests {
     fn unready_pods_do_not_count_in_the_mean() {
         let view = FleetView {
             current_replicas: 3,
-            pods: vec![PodSample::ready(0.8), PodSample::not_ready(0.0), PodSample::missing()],
+            pods: vec![
+                PodSample::ready(0.8),
+                PodSample::not_ready(0.0),
+                PodSample::missing(),
+            ],
             latency_ms: None,
         };
         assert_eq!(view.ready_count(), 2);

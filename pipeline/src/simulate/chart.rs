@@ -69,9 +69,11 @@ fn draw_inner(path: &Path, title: &str, rows: &[MinuteRow], text: bool) -> DrawR
             .draw()?;
     }
     let band = ymax * 0.03;
-    top.draw_series(b.iter().filter(|x| x.violation).map(|x| {
-        Rectangle::new([(x.hour, 0.0), (x.hour + width_h, band)], RED.filled())
-    }))?
+    top.draw_series(
+        b.iter()
+            .filter(|x| x.violation)
+            .map(|x| Rectangle::new([(x.hour, 0.0), (x.hour + width_h, band)], RED.filled())),
+    )?
     .label("SLO violation")
     .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], RED.filled()));
     top.draw_series(LineSeries::new(b.iter().map(|x| (x.hour, x.demand)), &BLUE))?
@@ -90,7 +92,10 @@ fn draw_inner(path: &Path, title: &str, rows: &[MinuteRow], text: bool) -> DrawR
             .draw()?;
     }
     let mut bottom = ChartBuilder::on(&lower);
-    bottom.margin(12).x_label_area_size(30).y_label_area_size(70);
+    bottom
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(70);
     let mut bottom = bottom.build_cartesian_2d(0f64..hours, 0f64..rmax)?;
     if text {
         bottom
@@ -100,7 +105,10 @@ fn draw_inner(path: &Path, title: &str, rows: &[MinuteRow], text: bool) -> DrawR
             .draw()?;
     }
     bottom
-        .draw_series(LineSeries::new(b.iter().map(|x| (x.hour, x.replicas)), &BLACK))?
+        .draw_series(LineSeries::new(
+            b.iter().map(|x| (x.hour, x.replicas)),
+            &BLACK,
+        ))?
         .label("replicas (present)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
     bottom

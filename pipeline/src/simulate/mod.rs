@@ -6,7 +6,7 @@
 //! over the whole trace and writes into the output folder ([`output`], [`chart`]):
 //! - `summary.json`: the SPEC §5 totals plus the trace, the spacing, the scale and the parameters;
 //! - `decisions.jsonl`: the decisions that changed the replica count and any cost veto, one JSON
-//!   object per line in time order. echoflow deviation: every evaluation makes a decision (a
+//!   object per line in time order, `ts` = the trace's first timestamp + simulated time. echoflow deviation: every evaluation makes a decision (a
 //!   15,000-row trace at 5 min makes 300,000, almost all holds), so holds are written only with
 //!   [`Options::all_decisions`]; `summary.json` gives the count of evaluations either way;
 //! - `timeline.csv`: one row per simulated minute;
@@ -42,23 +42,23 @@ pub enum SimulateError {
     #[error(transparent)]
     Trace(#[from] trace::TraceError),
     /// The trace and parameters do not make a model.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Model {
         /// The trace file.
         file: String,
         /// Why.
-        source: ModelError,
+        error: ModelError,
     },
     /// An output file cannot be written.
-    #[error("{path}: {source}")]
+    #[error("{}: {error}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The chart cannot be drawn.
-    #[error("{path}: cannot draw the chart: {message}")]
+    #[error("{}: cannot draw the chart: {message}", path.display())]
     Chart {
         /// The file.
         path: PathBuf,
@@ -94,27 +94,30 @@ pub fn run(
     } else {
         median_spacing_ms(&trace.timestamps_ms).unwrap_or(0)
     };
-    std::fs::create_dir_all(out_dir).map_err(|source| SimulateError::Write {
+    std::fs::create_dir_all(out_dir).map_err(|error| SimulateError::Write {
         path: out_dir.to_path_buf(),
-        source,
+        error,
     })?;
     let decisions_path = out_dir.join("decisions.jsonl");
     let mut decisions = output::JsonLines::create(&decisions_path)?;
     let mut policy = build(auto);
+    // Decisions carry event time: the trace's first timestamp plus the simulated time.
+    let start_ms = trace.timestamps_ms.first().map_or(0, |&t| t.max(0) as u64);
     let mut write_error = None;
     let out = fleet_model::run(&trace.values, row_ms, sim, auto, &mut policy, &mut |d| {
-        let keep = options.all_decisions
-            || d.action != Action::Hold
-            || d.reason.starts_with("cost_veto");
+        let keep =
+            options.all_decisions || d.action != Action::Hold || d.reason.starts_with("cost_veto");
         if keep && write_error.is_none() {
-            if let Err(e) = decisions.write(d) {
+            let mut d = d.clone();
+            d.ts += start_ms;
+            if let Err(e) = decisions.write(&d) {
                 write_error = Some(e);
             }
         }
     })
-    .map_err(|source| SimulateError::Model {
+    .map_err(|error| SimulateError::Model {
         file: file.clone(),
-        source,
+        error,
     })?;
     if let Some(e) = write_error {
         return Err(e);

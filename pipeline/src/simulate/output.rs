@@ -12,9 +12,9 @@ use serde_json::json;
 use super::SimulateError;
 
 fn werr(path: &Path) -> impl FnOnce(std::io::Error) -> SimulateError + '_ {
-    move |source| SimulateError::Write {
+    move |error| SimulateError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -78,7 +78,7 @@ pub fn summary_json(
 pub fn write_json(path: &Path, v: &serde_json::Value) -> Result<(), SimulateError> {
     let mut text = serde_json::to_string_pretty(v).map_err(|e| SimulateError::Write {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e),
+        error: std::io::Error::other(e),
     })?;
     text.push('\n');
     std::fs::write(path, text).map_err(werr(path))

@@ -18,12 +18,12 @@ pub struct Trace {
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     /// The file cannot be read.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Io {
         /// The file.
         file: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A line is malformed.
     #[error("{file}:{line}: field `{field}`: {message}")]
@@ -107,9 +107,17 @@ pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
     match header {
         Some((_, "timestamp,value")) => {}
         Some((line, h)) => {
-            return Err(err(line, "header", format!("expected `timestamp,value`, found `{h}`")));
+            return Err(err(
+                line,
+                "header",
+                format!("expected `timestamp,value`, found `{h}`"),
+            ));
         }
-        None => return Err(TraceError::Empty { file: file.to_string() }),
+        None => {
+            return Err(TraceError::Empty {
+                file: file.to_string(),
+            });
+        }
     }
     let mut trace = Trace {
         timestamps_ms: Vec::new(),
@@ -123,28 +131,46 @@ pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
         }
         let mut parts = l.split(',');
         let (Some(ts), Some(v), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err(line, "value", format!("expected 2 fields, found `{l}`")));
+            return Err(err(
+                line,
+                "value",
+                format!("expected 2 fields, found `{l}`"),
+            ));
         };
         let t = parse_timestamp(ts).ok_or_else(|| {
-            err(line, "timestamp", format!("`{}` is not `YYYY-MM-DD HH:MM:SS`", ts.trim()))
+            err(
+                line,
+                "timestamp",
+                format!("`{}` is not `YYYY-MM-DD HH:MM:SS`", ts.trim()),
+            )
         })?;
         let value: f64 = v
             .trim()
             .parse()
             .map_err(|_| err(line, "value", format!("`{}` is not a number", v.trim())))?;
         if !value.is_finite() || value < 0.0 {
-            return Err(err(line, "value", format!("{value} is not a finite number >= 0")));
+            return Err(err(
+                line,
+                "value",
+                format!("{value} is not a finite number >= 0"),
+            ));
         }
-        if let Some(&prev) = trace.timestamps_ms.last() {
-            if t < prev {
-                return Err(err(line, "timestamp", "rows are not in time order".to_string()));
-            }
+        if let Some(&prev) = trace.timestamps_ms.last()
+            && t < prev
+        {
+            return Err(err(
+                line,
+                "timestamp",
+                "rows are not in time order".to_string(),
+            ));
         }
         trace.timestamps_ms.push(t);
         trace.values.push(value);
     }
     if trace.values.is_empty() {
-        return Err(TraceError::Empty { file: file.to_string() });
+        return Err(TraceError::Empty {
+            file: file.to_string(),
+        });
     }
     Ok(trace)
 }
@@ -152,9 +178,9 @@ pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
 /// Reads a trace file.
 pub fn read(path: &Path) -> Result<Trace, TraceError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| TraceError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| TraceError::Io {
         file: file.clone(),
-        source,
+        error,
     })?;
     parse(&file, &text)
 }
@@ -165,8 +191,11 @@ mod tests {
 
     #[test]
     fn reads_the_nab_format() {
-        let t = parse("t.csv", "timestamp,value\n2014-04-10 00:04:00,94.0\n2014-04-10 00:09:00,56\n\n")
-            .unwrap();
+        let t = parse(
+            "t.csv",
+            "timestamp,value\n2014-04-10 00:04:00,94.0\n2014-04-10 00:09:00,56\n\n",
+        )
+        .unwrap();
         assert_eq!(t.values, vec![94.0, 56.0]);
         assert_eq!(t.timestamps_ms[1] - t.timestamps_ms[0], 300_000);
     }
@@ -174,16 +203,28 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_field() {
         let e = parse("t.csv", "timestamp,value\n2014-04-10 00:04:00,abc\n").unwrap_err();
-        assert_eq!(e.to_string(), "t.csv:2: field `value`: `abc` is not a number");
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2: field `value`: `abc` is not a number"
+        );
         let e = parse("t.csv", "time,count\n").unwrap_err();
         assert!(e.to_string().starts_with("t.csv:1: field `header`"));
         let e = parse("t.csv", "timestamp,value\nyesterday,1\n").unwrap_err();
         assert!(e.to_string().starts_with("t.csv:2: field `timestamp`"));
         let e = parse("t.csv", "timestamp,value\n2014-04-10 00:04:00,-1\n").unwrap_err();
         assert!(e.to_string().contains("not a finite number >= 0"));
-        let e = parse("t.csv", "timestamp,value\n2014-04-10 00:04:00,1\n2014-04-10 00:03:00,1\n")
-            .unwrap_err();
-        assert!(e.to_string().starts_with("t.csv:3: field `timestamp`: rows are not in time order"));
-        assert!(matches!(parse("t.csv", "timestamp,value\n").unwrap_err(), TraceError::Empty { .. }));
+        let e = parse(
+            "t.csv",
+            "timestamp,value\n2014-04-10 00:04:00,1\n2014-04-10 00:03:00,1\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.csv:3: field `timestamp`: rows are not in time order")
+        );
+        assert!(matches!(
+            parse("t.csv", "timestamp,value\n").unwrap_err(),
+            TraceError::Empty { .. }
+        ));
     }
 }

@@ -58,7 +58,10 @@ pub struct Ensemble {
 impl std::fmt::Debug for Ensemble {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ensemble")
-            .field("members", &self.members.iter().map(|m| m.f.name()).collect::<Vec<_>>())
+            .field(
+                "members",
+                &self.members.iter().map(|m| m.f.name()).collect::<Vec<_>>(),
+            )
             .field("horizon", &self.horizon)
             .field("selection", &self.selection)
             .field("mse", &self.mse)
@@ -114,21 +117,21 @@ impl Ensemble {
         let decay = self.decay;
         let h = self.horizon;
         for m in &mut self.members {
-            if m.pending.len() >= h {
-                if let Some(Some(p)) = m.pending.pop_front() {
-                    m.mse = Some(ewma(m.mse, (y - p) * (y - p), decay));
-                }
+            if m.pending.len() >= h
+                && let Some(Some(p)) = m.pending.pop_front()
+            {
+                m.mse = Some(ewma(m.mse, (y - p) * (y - p), decay));
             }
         }
-        if self.pending.len() >= h {
-            if let Some(Some(p)) = self.pending.pop_front() {
-                let e2 = (y - p) * (y - p);
-                self.mse = Some(ewma(self.mse, e2, decay));
-                self.n += 1;
-                self.sum_y += y;
-                self.sum_y2 += y * y;
-                self.sum_e2 += e2;
-            }
+        if self.pending.len() >= h
+            && let Some(Some(p)) = self.pending.pop_front()
+        {
+            let e2 = (y - p) * (y - p);
+            self.mse = Some(ewma(self.mse, e2, decay));
+            self.n += 1;
+            self.sum_y += y;
+            self.sum_y2 += y * y;
+            self.sum_e2 += e2;
         }
         self.mean_abs = Some(ewma(self.mean_abs, y.abs(), decay));
         for m in &mut self.members {
@@ -195,11 +198,11 @@ impl Ensemble {
         let mut sum = 0.0;
         let mut any = false;
         for (m, w) in self.members.iter().zip(w) {
-            if w > 0.0 {
-                if let Some(p) = m.f.forecast(k) {
-                    sum += w * p;
-                    any = true;
-                }
+            if w > 0.0
+                && let Some(p) = m.f.forecast(k)
+            {
+                sum += w * p;
+                any = true;
             }
         }
         any.then_some(sum)
@@ -264,7 +267,10 @@ mod tests {
             e.observe(if x % 2 == 0 { 1.0 } else { 3.0 });
         }
         let nrmse = e.nrmse().unwrap();
-        assert!(nrmse > 0.3, "an alternating series is hard to forecast: {nrmse}");
+        assert!(
+            nrmse > 0.3,
+            "an alternating series is hard to forecast: {nrmse}"
+        );
         assert!(e.confidence() < 0.9);
     }
 }

@@ -17,7 +17,6 @@ use super::Forecaster;
 pub struct MovingAverage {
     window: usize,
     buf: VecDeque<f64>,
-    sum: f64,
 }
 
 impl MovingAverage {
@@ -27,7 +26,6 @@ impl MovingAverage {
         MovingAverage {
             window,
             buf: VecDeque::with_capacity(window + 1),
-            sum: 0.0,
         }
     }
 }
@@ -39,16 +37,12 @@ impl Forecaster for MovingAverage {
 
     fn observe(&mut self, y: f64) {
         self.buf.push_back(y);
-        self.sum += y;
         if self.buf.len() > self.window {
-            if let Some(old) = self.buf.pop_front() {
-                self.sum -= old;
-            }
+            self.buf.pop_front();
         }
     }
 
     fn forecast(&self, _h: usize) -> Option<f64> {
-        // Recompute rather than trust the running sum's rounding.
         (!self.buf.is_empty()).then(|| self.buf.iter().sum::<f64>() / self.buf.len() as f64)
     }
 }

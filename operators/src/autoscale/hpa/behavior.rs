@@ -110,14 +110,13 @@ impl Normalizer {
         (recommendation, reason)
     }
 
-    /// Applies the scale-up / scale-down rate limits and `[min, max]`.
+    /// Applies the scale-up / scale-down rate limits and `[min, max]` (`bounds = (min, max)`).
     pub fn convert_with_rate(
         &self,
         now: u64,
         current: u32,
         desired: u32,
-        min: u32,
-        max: u32,
+        (min, max): (u32, u32),
         up: &ResolvedRules,
         down: &ResolvedRules,
     ) -> Bounded {

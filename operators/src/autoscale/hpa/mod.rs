@@ -89,7 +89,12 @@ impl Hpa {
             self.down.stabilization_window_ms,
         );
         let (to, limit_reason) = self.normalizer.convert_with_rate(
-            now, current, stabilized, self.min, self.max, &self.up, &self.down,
+            now,
+            current,
+            stabilized,
+            (self.min, self.max),
+            &self.up,
+            &self.down,
         );
         let reason = if stabilized != raw {
             format!("{stab_reason}: raw {raw} held at {stabilized}; {limit_reason}")

@@ -71,7 +71,11 @@ fn ratio(metrics: &[(i64, i64)], target_pct: f64) -> (f64, i64, i64) {
     let (usage, request) = metrics
         .iter()
         .fold((0i64, 0i64), |(u, r), &(mu, mr)| (u + mu, r + mr));
-    let pct = if request > 0 { usage * 100 / request } else { 0 };
+    let pct = if request > 0 {
+        usage * 100 / request
+    } else {
+        0
+    };
     let raw = if metrics.is_empty() {
         0
     } else {
@@ -203,7 +207,12 @@ mod tests {
             request_milli: 1000,
             usage_milli: Some(770),
         }];
-        assert_eq!(resource_replicas(1, &pods, target_percent(0.7), 0.1).unwrap().replicas, 2);
+        assert_eq!(
+            resource_replicas(1, &pods, target_percent(0.7), 0.1)
+                .unwrap()
+                .replicas,
+            2
+        );
     }
 
     #[test]
@@ -214,6 +223,9 @@ mod tests {
             request_milli: 1000,
             usage_milli: Some(10),
         }];
-        assert_eq!(resource_replicas(1, &pods, 70.0, 0.1), Err(HpaError::NoMetrics));
+        assert_eq!(
+            resource_replicas(1, &pods, 70.0, 0.1),
+            Err(HpaError::NoMetrics)
+        );
     }
 }
