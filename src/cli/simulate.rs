@@ -1,7 +1,62 @@
-//! `echoflow simulate` (SPEC §5). Not built yet: issue #6.
+//! `echoflow simulate --trace T.csv --policy threshold|hpa|predictive [--config FILE] [--out DIR]`
+//! (SPEC §5): drives one autoscaling policy against the modelled fleet and writes
+//! `summary.json`, `decisions.jsonl`, `timeline.csv` and `chart.png` into `--out`.
+//!
+//! Parameters are the SPEC §6 defaults (`[autoscaler]`, `[simulate]`). `--config` is accepted but
+//! not wired to the `pipeline.toml` loader yet: it fails with a clear error until it is.
 
-pub type Args = super::not_built::Any;
+use std::path::PathBuf;
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    super::not_built::fail("simulate", 6)
+use anyhow::bail;
+use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind, SimulateConfig};
+use echoflow_pipeline::simulate::{self, Options};
+
+/// Arguments of `echoflow simulate`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Demand trace: CSV with the header `timestamp,value`.
+    #[arg(long, value_name = "T.csv")]
+    pub trace: PathBuf,
+    /// The autoscaling policy.
+    #[arg(long, value_parser = parse_policy)]
+    pub policy: PolicyKind,
+    /// pipeline.toml with `[autoscaler]` and `[simulate]` (not wired yet).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "simulate-out")]
+    pub out: PathBuf,
+    /// Write every decision to decisions.jsonl, holds included.
+    #[arg(long)]
+    pub all_decisions: bool,
+}
+
+fn parse_policy(s: &str) -> Result<PolicyKind, String> {
+    s.parse()
+        .map_err(|e: echoflow_operators::autoscale::config::UnknownPolicy| e.to_string())
+}
+
+/// Runs the simulation and prints the summary.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(config) = &args.config {
+        bail!(
+            "`--config` for simulate is not wired yet ({}): the SPEC §6 defaults are used without it",
+            config.display()
+        );
+    }
+    let auto = AutoscalerConfig {
+        policy: args.policy,
+        ..AutoscalerConfig::default()
+    };
+    let sim = SimulateConfig::default();
+    let options = Options {
+        all_decisions: args.all_decisions,
+        no_chart: false,
+    };
+    // The errors name the file, line and field themselves.
+    let report = simulate::run(&args.trace, &auto, &sim, &args.out, options)?;
+    let text = serde_json::to_string_pretty(&report.summary_json)?;
+    println!("{text}");
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
 }

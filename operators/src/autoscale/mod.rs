@@ -1,1 +1,31 @@
-//! Not built yet (issue #6).
+//! Autoscaling (SPEC §3 "Autoscaling", §5 `simulate`): policies, decisions, forecasters and the
+//! fleet model of the simulator, all as pure state machines — no I/O, no clock; event time (ms)
+//! is passed in by the caller.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`config`] | `[autoscaler]`, `[autoscaler.cost]`, `[autoscaler.behavior]`, `[simulate]` with SPEC §6 defaults |
+//! | [`decision`] | the decision record of `echoflow.scaling-decisions` |
+//! | [`utilization`] | the fleet view and the SPEC §3 utilisation (shed demand counts as demand) |
+//! | [`policy`] | the policy trait and the factory |
+//! | [`threshold`] | `threshold`: thresholds, cooldowns, adaptive thresholds |
+//! | [`hpa`] | `hpa`: the Kubernetes HPA replica calculator and behavior normalisation |
+//! | [`forecast`] | linear regression, moving average, Holt, the accuracy-tracking ensemble |
+//! | [`predictive`] | `predictive`: scale ahead of the forecast, floored by HPA on scale-up |
+//! | [`cost`] | the cost model's veto of scale-ups that do not pay |
+//! | [`fleet_model`] | the modelled fleet of `echoflow simulate` and the loop that drives a policy |
+//!
+//! Every evaluation (every `autoscaler.interval_ms`, 15 s) emits a [`decision::Decision`], holds
+//! included. The design, formulas and the simulator model are described in
+//! `docs/autoscaling.md`.
+
+pub mod config;
+pub mod cost;
+pub mod decision;
+pub mod fleet_model;
+pub mod forecast;
+pub mod hpa;
+pub mod policy;
+pub mod predictive;
+pub mod threshold;
+pub mod utilization;

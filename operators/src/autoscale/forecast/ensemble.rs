@@ -1,0 +1,276 @@
+//! Online accuracy tracking and the choice among forecasters.
+//!
+//! Every observation first scores the forecasts each member made `horizon` observations earlier
+//! (the error at the horizon the policy provisions for), as an exponentially weighted mean squared
+//! error with weight `decay` (0.1: about the last ten evaluations, 2.5 min at 15 s), then feeds the
+//! members and records their new forecasts. The ensemble's forecast is either the member with the
+//! lowest tracked error ([`Selection::Best`]) or the blend weighted by 1 / (MSE + ε)
+//! ([`Selection::Blend`], the default; members not yet scored share equal weights). The
+//! ensemble scores its own forecasts the same way; that error sizes the predictive policy's
+//! safety margin and gives
+//! - `confidence` = 1 − min(1, RMSE / mean |y|) (EWMA of |y| with the same decay): 1 when the
+//!   horizon forecasts are exact, 0 when their error is as large as the signal;
+//! - `nrmse` over the whole run = RMSE / population standard deviation of the targets (SPEC §5).
+
+use std::collections::VecDeque;
+
+use super::Forecaster;
+
+/// How the members are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// The member with the lowest tracked error.
+    Best,
+    /// Inverse-MSE weighted blend.
+    #[default]
+    Blend,
+}
+
+struct Member {
+    f: Box<dyn Forecaster + Send>,
+    pending: VecDeque<Option<f64>>,
+    mse: Option<f64>,
+}
+
+/// Forecasters with online accuracy tracking.
+///
+/// ```
+/// use echoflow_operators::autoscale::forecast::{default_forecasters, ensemble::{Ensemble, Selection}};
+/// let mut e = Ensemble::new(default_forecasters(), 5, Selection::Blend, 0.1);
+/// for _ in 0..50 { e.observe(4.0); }
+/// assert!((e.forecast(5).unwrap() - 4.0).abs() < 1e-9);
+/// assert!(e.confidence() > 0.999);
+/// ```
+pub struct Ensemble {
+    members: Vec<Member>,
+    horizon: usize,
+    selection: Selection,
+    decay: f64,
+    pending: VecDeque<Option<f64>>,
+    mse: Option<f64>,
+    mean_abs: Option<f64>,
+    n: u64,
+    sum_y: f64,
+    sum_y2: f64,
+    sum_e2: f64,
+}
+
+impl std::fmt::Debug for Ensemble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ensemble")
+            .field(
+                "members",
+                &self.members.iter().map(|m| m.f.name()).collect::<Vec<_>>(),
+            )
+            .field("horizon", &self.horizon)
+            .field("selection", &self.selection)
+            .field("mse", &self.mse)
+            .finish()
+    }
+}
+
+fn ewma(prev: Option<f64>, x: f64, decay: f64) -> f64 {
+    match prev {
+        None => x,
+        Some(p) => p + decay * (x - p),
+    }
+}
+
+impl Ensemble {
+    /// An ensemble scored at `horizon` (≥ 1) observations ahead with EWMA weight `decay`.
+    pub fn new(
+        members: Vec<Box<dyn Forecaster + Send>>,
+        horizon: usize,
+        selection: Selection,
+        decay: f64,
+    ) -> Self {
+        let horizon = horizon.max(1);
+        Ensemble {
+            members: members
+                .into_iter()
+                .map(|f| Member {
+                    f,
+                    pending: VecDeque::with_capacity(horizon + 1),
+                    mse: None,
+                })
+                .collect(),
+            horizon,
+            selection,
+            decay: decay.clamp(1e-6, 1.0),
+            pending: VecDeque::with_capacity(horizon + 1),
+            mse: None,
+            mean_abs: None,
+            n: 0,
+            sum_y: 0.0,
+            sum_y2: 0.0,
+            sum_e2: 0.0,
+        }
+    }
+
+    /// The horizon the members are scored at.
+    pub fn horizon(&self) -> usize {
+        self.horizon
+    }
+
+    /// Consumes the next observation.
+    pub fn observe(&mut self, y: f64) {
+        let decay = self.decay;
+        let h = self.horizon;
+        for m in &mut self.members {
+            if m.pending.len() >= h
+                && let Some(Some(p)) = m.pending.pop_front()
+            {
+                m.mse = Some(ewma(m.mse, (y - p) * (y - p), decay));
+            }
+        }
+        if self.pending.len() >= h
+            && let Some(Some(p)) = self.pending.pop_front()
+        {
+            let e2 = (y - p) * (y - p);
+            self.mse = Some(ewma(self.mse, e2, decay));
+            self.n += 1;
+            self.sum_y += y;
+            self.sum_y2 += y * y;
+            self.sum_e2 += e2;
+        }
+        self.mean_abs = Some(ewma(self.mean_abs, y.abs(), decay));
+        for m in &mut self.members {
+            m.f.observe(y);
+            let p = m.f.forecast(h);
+            m.pending.push_back(p);
+        }
+        let p = self.forecast(h);
+        self.pending.push_back(p);
+    }
+
+    /// Weights of the members (summing to 1 over those with a forecast), in member order.
+    pub fn weights(&self, k: usize) -> Vec<f64> {
+        let avail: Vec<bool> = self
+            .members
+            .iter()
+            .map(|m| m.f.forecast(k).is_some())
+            .collect();
+        let scored = self
+            .members
+            .iter()
+            .zip(&avail)
+            .any(|(m, &a)| a && m.mse.is_some());
+        let raw: Vec<f64> = match self.selection {
+            Selection::Blend => self
+                .members
+                .iter()
+                .zip(&avail)
+                .map(|(m, &a)| match (a, scored, m.mse) {
+                    (false, _, _) => 0.0,
+                    (true, false, _) => 1.0,
+                    (true, true, Some(mse)) => 1.0 / (mse + 1e-9),
+                    (true, true, None) => 0.0,
+                })
+                .collect(),
+            Selection::Best => {
+                let best = self
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| avail[*i])
+                    .min_by(|(_, a), (_, b)| {
+                        let ka = a.mse.unwrap_or(f64::INFINITY);
+                        let kb = b.mse.unwrap_or(f64::INFINITY);
+                        ka.total_cmp(&kb)
+                    })
+                    .map(|(i, _)| i);
+                (0..self.members.len())
+                    .map(|i| if Some(i) == best { 1.0 } else { 0.0 })
+                    .collect()
+            }
+        };
+        let total: f64 = raw.iter().sum();
+        if total > 0.0 {
+            raw.iter().map(|w| w / total).collect()
+        } else {
+            raw
+        }
+    }
+
+    /// The combined forecast `k ≥ 1` observations ahead.
+    pub fn forecast(&self, k: usize) -> Option<f64> {
+        let w = self.weights(k);
+        let mut sum = 0.0;
+        let mut any = false;
+        for (m, w) in self.members.iter().zip(w) {
+            if w > 0.0
+                && let Some(p) = m.f.forecast(k)
+            {
+                sum += w * p;
+                any = true;
+            }
+        }
+        any.then_some(sum)
+    }
+
+    /// Tracked RMSE of the combined forecast at the horizon, once scored.
+    pub fn rmse(&self) -> Option<f64> {
+        self.mse.map(f64::sqrt)
+    }
+
+    /// Tracked RMSE of each member, by name.
+    pub fn member_rmse(&self) -> Vec<(&'static str, Option<f64>)> {
+        self.members
+            .iter()
+            .map(|m| (m.f.name(), m.mse.map(f64::sqrt)))
+            .collect()
+    }
+
+    /// 1 − min(1, RMSE / mean |y|); 0 before the first score.
+    pub fn confidence(&self) -> f64 {
+        match (self.rmse(), self.mean_abs) {
+            (Some(r), Some(a)) if a > 1e-12 => 1.0 - (r / a).min(1.0),
+            (Some(r), Some(_)) if r <= 1e-12 => 1.0,
+            _ => 0.0,
+        }
+    }
+
+    /// NRMSE of the combined horizon forecasts over the whole run (RMSE / population standard
+    /// deviation of the targets); `None` before any score or for a constant target.
+    pub fn nrmse(&self) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let n = self.n as f64;
+        let var = self.sum_y2 / n - (self.sum_y / n).powi(2);
+        (var > 1e-12).then(|| (self.sum_e2 / n).sqrt() / var.sqrt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autoscale::forecast::default_forecasters;
+
+    #[test]
+    fn best_picks_the_exact_member_on_a_line() {
+        let mut e = Ensemble::new(default_forecasters(), 3, Selection::Best, 0.2);
+        for x in 0..200 {
+            e.observe(0.5 * x as f64);
+        }
+        let w = e.weights(3);
+        // The moving average lags a line; linear regression and Holt are exact.
+        assert_eq!(w[1], 0.0);
+        assert!((e.forecast(3).unwrap() - 0.5 * 202.0).abs() < 1e-6);
+        assert!(e.rmse().unwrap() < 1e-6);
+    }
+
+    #[test]
+    fn nrmse_is_rmse_over_std() {
+        let mut e = Ensemble::new(default_forecasters(), 1, Selection::Blend, 0.1);
+        for x in 0..200 {
+            e.observe(if x % 2 == 0 { 1.0 } else { 3.0 });
+        }
+        let nrmse = e.nrmse().unwrap();
+        assert!(
+            nrmse > 0.3,
+            "an alternating series is hard to forecast: {nrmse}"
+        );
+        assert!(e.confidence() < 0.9);
+    }
+}

@@ -1,0 +1,153 @@
+//! `hpa`: the Kubernetes HorizontalPodAutoscaler algorithm (SPEC §3), one controller per
+//! resource, evaluated every `autoscaler.interval_ms` (Kubernetes' default sync period, 15 s).
+//!
+//! One evaluation follows `HorizontalController.reconcileAutoscaler` with `behavior` set (the
+//! `autoscaling/v2` API always defaults it):
+//! - current replicas = registered membranes; no replica at all → hold (Kubernetes: autoscaling
+//!   is disabled for a target scaled to zero);
+//! - current > max → max, current < min → min (no metrics needed);
+//! - otherwise the raw recommendation of the replica calculator ([`replicas`]), then
+//!   stabilisation, rate limits and clamping ([`behavior`]);
+//! - a change is stored as a scale event for the rate limits.
+//!
+//! With `[autoscaler.cost] enabled`, the cost model may turn a scale-up into a hold before the
+//! change is recorded ([`crate::autoscale::cost`]).
+//!
+//! A calculator error (no metrics for any ready pod) is a hold whose reason is the error, as
+//! Kubernetes keeps the scale and reports `FailedGetResourceMetric`.
+//!
+//! Defaults (SPEC §6, Kubernetes): target 0.7, tolerance 0.1, scale-down window 300 s, scale up
+//! max(+4, +100 %) per 15 s, scale down −100 % per 15 s.
+
+pub mod behavior;
+pub mod replicas;
+
+use crate::autoscale::config::{AutoscalerConfig, ResolvedRules};
+use crate::autoscale::cost::CostModel;
+use crate::autoscale::decision::Decision;
+use crate::autoscale::policy::Policy;
+use crate::autoscale::utilization::FleetView;
+use behavior::Normalizer;
+use replicas::{HpaError, ReplicaCount};
+
+/// The HPA controller for one resource.
+///
+/// ```
+/// use echoflow_operators::autoscale::config::AutoscalerConfig;
+/// use echoflow_operators::autoscale::hpa::Hpa;
+/// use echoflow_operators::autoscale::policy::Policy;
+/// use echoflow_operators::autoscale::utilization::{FleetView, PodSample};
+/// let mut hpa = Hpa::new(&AutoscalerConfig::default());
+/// // Two ready membranes at 140 % (shed demand included) against a 70 % target: 4 replicas.
+/// let view = FleetView { current_replicas: 2, pods: vec![PodSample::ready(1.4); 2], latency_ms: None };
+/// let d = hpa.evaluate(15_000, &view);
+/// assert_eq!((d.from, d.to), (2, 4));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Hpa {
+    resource: String,
+    min: u32,
+    max: u32,
+    target: f64,
+    tolerance: f64,
+    up: ResolvedRules,
+    down: ResolvedRules,
+    normalizer: Normalizer,
+    cost: Option<CostModel>,
+}
+
+impl Hpa {
+    /// A controller with `config`'s parameters.
+    pub fn new(config: &AutoscalerConfig) -> Self {
+        Hpa {
+            resource: config.resource.clone(),
+            min: config.min_replicas,
+            max: config.max_replicas,
+            target: config.target_utilization,
+            tolerance: config.tolerance,
+            up: config.scale_up_rules(),
+            down: config.scale_down_rules(),
+            normalizer: Normalizer::default(),
+            cost: CostModel::from_config(config),
+        }
+    }
+
+    /// The raw recommendation of the replica calculator (before stabilisation, rate limits and
+    /// clamping). The predictive policy uses it as its scale-up floor.
+    pub fn raw_recommendation(&self, view: &FleetView) -> Result<ReplicaCount, HpaError> {
+        replicas::view_replicas(view, self.target, self.tolerance)
+    }
+
+    /// Stabilises and rate-limits a raw recommendation and records it (the controller's
+    /// `normalizeDesiredReplicasWithBehaviors`). Returns the count and the reason.
+    pub fn normalize(&mut self, now: u64, current: u32, raw: u32) -> (u32, String) {
+        let (stabilized, stab_reason) = self.normalizer.stabilize(
+            now,
+            current,
+            raw,
+            self.up.stabilization_window_ms,
+            self.down.stabilization_window_ms,
+        );
+        let (to, limit_reason) = self.normalizer.convert_with_rate(
+            now,
+            current,
+            stabilized,
+            (self.min, self.max),
+            &self.up,
+            &self.down,
+        );
+        let reason = if stabilized != raw {
+            format!("{stab_reason}: raw {raw} held at {stabilized}; {limit_reason}")
+        } else {
+            limit_reason.to_string()
+        };
+        (to, reason)
+    }
+
+    /// Records an applied change for the rate limits.
+    pub fn record_change(&mut self, now: u64, from: u32, to: u32) {
+        self.normalizer
+            .store_event(now, from, to, &self.up, &self.down);
+    }
+
+    /// Read access to the stabilisation and event logs.
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+}
+
+impl Policy for Hpa {
+    fn name(&self) -> &'static str {
+        "hpa"
+    }
+
+    fn evaluate(&mut self, now: u64, view: &FleetView) -> Decision {
+        let current = view.current_replicas;
+        let mut d = Decision::new(now, &self.resource, "hpa", current, current, "");
+        d.target_utilization = Some(self.target);
+        d.utilization = view.mean_ready_utilization();
+        if current == 0 {
+            d.reason = "ScalingDisabled: no replica registered".to_string();
+            return d;
+        }
+        let (to, reason) = if current > self.max {
+            (self.max, "TooManyReplicas: current above max".to_string())
+        } else if current < self.min {
+            (self.min, "TooFewReplicas: current below min".to_string())
+        } else {
+            match self.raw_recommendation(view) {
+                Ok(raw) => {
+                    d.recommendation = Some(raw.replicas);
+                    self.normalize(now, current, raw.replicas)
+                }
+                Err(e) => (current, format!("FailedGetResourceMetric: {e}")),
+            }
+        };
+        d.retarget(to, reason);
+        if let Some(cost) = &self.cost {
+            cost.review(&mut d, None);
+        }
+        self.record_change(now, current, d.to);
+        d
+    }
+}

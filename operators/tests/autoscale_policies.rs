@@ -1,0 +1,433 @@
+//! The `threshold` and `predictive` policies, the forecasters, shed demand, the cost veto and the
+//! fleet model (SPEC §3 "Autoscaling", §5 `simulate`).
+
+use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind, SimulateConfig};
+use echoflow_operators::autoscale::decision::Action;
+use echoflow_operators::autoscale::fleet_model::run;
+use echoflow_operators::autoscale::forecast::ensemble::{Ensemble, Selection};
+use echoflow_operators::autoscale::forecast::holt::Holt;
+use echoflow_operators::autoscale::forecast::linear::LinearRegression;
+use echoflow_operators::autoscale::forecast::moving_average::MovingAverage;
+use echoflow_operators::autoscale::forecast::{Forecaster, default_forecasters};
+use echoflow_operators::autoscale::hpa::Hpa;
+use echoflow_operators::autoscale::policy::{Policy, build};
+use echoflow_operators::autoscale::predictive::{Predictive, PredictiveParams};
+use echoflow_operators::autoscale::threshold::ThresholdPolicy;
+use echoflow_operators::autoscale::utilization::{
+    FleetView, IntervalAggregator, PodPhase, PodSample,
+};
+use proptest::prelude::*;
+
+fn fleet(n: u32, u: f64) -> FleetView {
+    FleetView {
+        current_replicas: n,
+        pods: vec![PodSample::ready(u); n as usize],
+        latency_ms: Some(10.0),
+    }
+}
+
+fn fixed_threshold() -> ThresholdPolicy {
+    ThresholdPolicy::new(&AutoscalerConfig {
+        adaptive_thresholds: false,
+        ..AutoscalerConfig::default()
+    })
+}
+
+// --- threshold: SPEC §3 defaults and cooldowns -------------------------------------------------
+
+#[test]
+fn threshold_defaults_scale_up_above_080_and_down_below_030() {
+    let mut p = fixed_threshold();
+    let d = p.evaluate(15_000, &fleet(2, 0.81));
+    assert_eq!(d.action, Action::ScaleUp);
+    let t = d.thresholds.unwrap();
+    assert_eq!((t.up, t.down), (0.8, 0.3));
+    let mut p = fixed_threshold();
+    assert_eq!(p.evaluate(15_000, &fleet(2, 0.80)).action, Action::Hold);
+    assert_eq!(p.evaluate(30_000, &fleet(2, 0.30)).action, Action::Hold);
+    assert_eq!(
+        p.evaluate(45_000, &fleet(2, 0.29)).action,
+        Action::ScaleDown
+    );
+}
+
+#[test]
+fn threshold_respects_min_1_and_max_10() {
+    let mut p = fixed_threshold();
+    let d = p.evaluate(15_000, &fleet(10, 2.0));
+    assert_eq!((d.action, d.to), (Action::Hold, 10));
+    assert!(d.reason.contains("at max"));
+    let mut p = fixed_threshold();
+    let d = p.evaluate(15_000, &fleet(1, 0.0));
+    assert_eq!((d.action, d.to), (Action::Hold, 1));
+}
+
+#[test]
+fn threshold_scale_up_cooldown_is_60s() {
+    let mut p = fixed_threshold();
+    assert_eq!(p.evaluate(0, &fleet(2, 0.9)).action, Action::ScaleUp);
+    let d = p.evaluate(45_000, &fleet(3, 0.9));
+    assert_eq!(d.action, Action::Hold);
+    assert!(d.reason.contains("scale-up cooldown"));
+    assert_eq!(p.evaluate(60_000, &fleet(3, 0.9)).action, Action::ScaleUp);
+}
+
+#[test]
+fn reversal_guard_no_scale_down_within_the_cooldown_after_a_scale_up() {
+    let mut p = fixed_threshold();
+    assert_eq!(p.evaluate(0, &fleet(2, 0.9)).action, Action::ScaleUp);
+    for t in (15_000..300_000).step_by(15_000) {
+        let d = p.evaluate(t, &fleet(3, 0.05));
+        assert_eq!(d.action, Action::Hold, "at {t} ms");
+        assert!(d.reason.contains("scale-down cooldown"));
+    }
+    assert_eq!(
+        p.evaluate(300_000, &fleet(3, 0.05)).action,
+        Action::ScaleDown
+    );
+}
+
+#[test]
+fn threshold_scale_down_cooldown_is_300s_between_scale_downs() {
+    let mut p = fixed_threshold();
+    assert_eq!(p.evaluate(0, &fleet(6, 0.1)).action, Action::ScaleDown);
+    assert_eq!(p.evaluate(299_999, &fleet(5, 0.1)).action, Action::Hold);
+    assert_eq!(
+        p.evaluate(300_000, &fleet(5, 0.1)).action,
+        Action::ScaleDown
+    );
+}
+
+#[test]
+fn adaptive_thresholds_drop_when_latency_worsens() {
+    let mut p = ThresholdPolicy::new(&AutoscalerConfig::default());
+    let mut last = None;
+    for i in 0..10u64 {
+        let mut v = fleet(4, 0.6);
+        v.latency_ms = Some(10.0 * (i + 1) as f64);
+        last = Some(p.evaluate(i * 15_000, &v));
+    }
+    let t = last.unwrap().thresholds.unwrap();
+    assert!(t.up < 0.8 && t.down < 0.3, "{t:?}");
+}
+
+// --- shed demand counts as demand ---------------------------------------------------------------
+
+#[test]
+fn shed_demand_raises_the_recommendation() {
+    let registered = [("a", PodPhase::Ready), ("b", PodPhase::Ready)];
+    let mut agg = IntervalAggregator::default();
+    for m in ["a", "b"] {
+        agg.telemetry(m, 0.7, 5.0);
+    }
+    agg.outcomes(1000, 0);
+    let calm = agg.finish(registered);
+    for m in ["a", "b"] {
+        agg.telemetry(m, 0.7, 5.0);
+    }
+    agg.outcomes(1000, 500);
+    let shedding = agg.finish(registered);
+    let mut hpa = build(&AutoscalerConfig {
+        policy: PolicyKind::Hpa,
+        ..AutoscalerConfig::default()
+    });
+    let calm_d = hpa.evaluate(15_000, &calm);
+    let shed_d = hpa.evaluate(30_000, &shedding);
+    assert_eq!(calm_d.to, 2);
+    assert_eq!(shed_d.to, 3, "0.7 · 1.5 = 1.05 against 0.7 → ⌈1.5 · 2⌉");
+    let mut thr = fixed_threshold();
+    assert_eq!(thr.evaluate(15_000, &calm).action, Action::Hold);
+    assert_eq!(thr.evaluate(30_000, &shedding).action, Action::ScaleUp);
+}
+
+// --- forecasters on series with known answers -------------------------------------------------
+
+fn feed(f: &mut dyn Forecaster, ys: impl IntoIterator<Item = f64>) {
+    for y in ys {
+        f.observe(y);
+    }
+}
+
+#[test]
+fn forecasters_on_a_constant() {
+    for mut f in default_forecasters() {
+        feed(&mut f, std::iter::repeat_n(7.5, 30));
+        for h in 1..=5 {
+            assert!(
+                (f.forecast(h).unwrap() - 7.5).abs() < 1e-9,
+                "{} h={h}",
+                f.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn forecasters_on_a_line() {
+    let line = |x: f64| 3.0 + 0.25 * x;
+    let mut lr = LinearRegression::new(8);
+    let mut holt = Holt::new(0.5, 0.2);
+    let mut ma = MovingAverage::new(4);
+    for x in 0..40 {
+        let y = line(f64::from(x));
+        lr.observe(y);
+        holt.observe(y);
+        ma.observe(y);
+    }
+    for h in 1..=5 {
+        let truth = line(39.0 + h as f64);
+        assert!((lr.forecast(h).unwrap() - truth).abs() < 1e-9);
+        assert!((holt.forecast(h).unwrap() - truth).abs() < 1e-9);
+        // The moving average lags a line by (window − 1) / 2 + h steps.
+        let lag = 1.5 + h as f64;
+        assert!((ma.forecast(h).unwrap() - (truth - 0.25 * lag)).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn forecasters_on_a_sine() {
+    // A slow sine: 80 samples a period, amplitude 4. Trend-following forecasters track it one
+    // step ahead; the ensemble's tracked error is small against the amplitude.
+    let y = |t: f64| 10.0 + 4.0 * (2.0 * std::f64::consts::PI * t / 80.0).sin();
+    let mut e = Ensemble::new(default_forecasters(), 1, Selection::Blend, 0.1);
+    for t in 0..400 {
+        e.observe(y(f64::from(t)));
+    }
+    let f = e.forecast(1).unwrap();
+    // Within 6 % of the amplitude (4) one step ahead; the lag of a line fit on a curve.
+    assert!((f - y(400.0)).abs() < 0.25, "forecast {f} vs {}", y(400.0));
+    assert!(e.rmse().unwrap() < 0.25);
+    assert!(e.nrmse().unwrap() < 0.1);
+    assert!(e.confidence() > 0.95);
+    // The moving average is the worst member on a sine (it lags); best-of picks another.
+    let rmse = e.member_rmse();
+    let ma = rmse
+        .iter()
+        .find(|(n, _)| *n == "moving_average")
+        .unwrap()
+        .1
+        .unwrap();
+    let lin = rmse
+        .iter()
+        .find(|(n, _)| *n == "linear")
+        .unwrap()
+        .1
+        .unwrap();
+    assert!(ma > lin);
+}
+
+// --- predictive ---------------------------------------------------------------------------------
+
+fn predictive_config() -> AutoscalerConfig {
+    AutoscalerConfig {
+        policy: PolicyKind::Predictive,
+        ..AutoscalerConfig::default()
+    }
+}
+
+#[test]
+fn predictive_never_scales_up_below_hpa_raw() {
+    let cfg = predictive_config();
+    let mut p = Predictive::new(&cfg);
+    let hpa = Hpa::new(&cfg);
+    // Warm up on a steady load, then a jump.
+    for i in 1..20u64 {
+        p.evaluate(i * 15_000, &fleet(4, 0.6));
+    }
+    let jump = fleet(4, 1.6);
+    let raw = hpa.raw_recommendation(&jump).unwrap().replicas;
+    let d = p.evaluate(20 * 15_000, &jump);
+    assert_eq!(d.action, Action::ScaleUp);
+    assert!(d.to >= raw, "to {} < HPA raw {raw}", d.to);
+    assert!(d.forecast.is_some() && d.confidence.is_some());
+}
+
+#[test]
+fn predictive_scales_ahead_of_a_rising_trend() {
+    let cfg = predictive_config();
+    let mut p = Predictive::new(&cfg);
+    let mut hpa = Hpa::new(&cfg);
+    let mut ahead = false;
+    for i in 1..40u64 {
+        // Load rising by 0.05 replicas' worth per interval, served by 6 replicas.
+        let load = 2.0 + 0.05 * i as f64;
+        let v = fleet(6, load / 6.0);
+        let dp = p.evaluate(i * 15_000, &v);
+        let dh = hpa.evaluate(i * 15_000, &v);
+        if dp.to > dh.to {
+            ahead = true;
+        }
+        assert!(dp.forecast.unwrap() >= load - 1e-9);
+    }
+    assert!(
+        ahead,
+        "the forecast should ask for capacity before HPA does"
+    );
+}
+
+#[test]
+fn predictive_with_a_short_window_scales_down_sooner_than_hpa() {
+    let cfg = predictive_config();
+    let params = PredictiveParams {
+        down_window_ms: Some(75_000),
+        ..PredictiveParams::default()
+    };
+    let mut p = Predictive::with(&cfg, params, default_forecasters());
+    let mut hpa = Hpa::new(&cfg);
+    for i in 1..30u64 {
+        p.evaluate(i * 15_000, &fleet(8, 0.7));
+        hpa.evaluate(i * 15_000, &fleet(8, 0.7));
+    }
+    let (mut first_p, mut first_h) = (None, None);
+    for i in 30..60u64 {
+        let v = fleet(8, 0.2);
+        if first_p.is_none() && p.evaluate(i * 15_000, &v).action == Action::ScaleDown {
+            first_p = Some(i);
+        }
+        if first_h.is_none() && hpa.evaluate(i * 15_000, &v).action == Action::ScaleDown {
+            first_h = Some(i);
+        }
+    }
+    assert!(
+        first_p.unwrap() < first_h.unwrap(),
+        "{first_p:?} vs {first_h:?}"
+    );
+}
+
+// --- cost veto ----------------------------------------------------------------------------------
+
+#[test]
+fn cost_veto_turns_an_unprofitable_scale_up_into_a_hold() {
+    let mut cfg = AutoscalerConfig {
+        policy: PolicyKind::Hpa,
+        target_utilization: 0.5,
+        ..AutoscalerConfig::default()
+    };
+    cfg.cost.enabled = true;
+    cfg.cost.violation_minute = 1.0; // violations are cheap: the +2 replicas do not pay
+    let mut p = build(&cfg);
+    let d = p.evaluate(15_000, &fleet(3, 0.8));
+    assert_eq!((d.action, d.to), (Action::Hold, 3));
+    assert!(d.reason.starts_with("cost_veto"), "{}", d.reason);
+    // With the default prices (1 per replica-minute, 50 per violation minute) an overloaded
+    // fleet's scale-up pays.
+    cfg.cost.violation_minute = 50.0;
+    let mut p = build(&cfg);
+    let d = p.evaluate(30_000, &fleet(3, 1.2));
+    assert_eq!((d.action, d.to), (Action::ScaleUp, 7));
+}
+
+// --- the fleet model ----------------------------------------------------------------------------
+
+fn square_wave(rows: usize) -> Vec<f64> {
+    (0..rows)
+        .map(|i| if (i / 3) % 2 == 0 { 20.0 } else { 80.0 })
+        .collect()
+}
+
+#[test]
+fn simulation_is_deterministic_and_consistent() {
+    let rows = square_wave(36);
+    for policy in PolicyKind::ALL {
+        let auto = AutoscalerConfig {
+            policy,
+            ..AutoscalerConfig::default()
+        };
+        let sim = SimulateConfig::default();
+        let go = || {
+            let mut p = build(&auto);
+            let mut decisions = Vec::new();
+            let out = run(&rows, 300_000, &sim, &auto, &mut p, &mut |d| {
+                decisions.push(d.clone())
+            })
+            .unwrap();
+            (out, decisions)
+        };
+        let (a, da) = go();
+        let (b, db) = go();
+        assert_eq!(a, b);
+        assert_eq!(da, db);
+        let s = &a.summary;
+        assert_eq!(s.simulated_minutes, 180.0);
+        let integral: f64 = a.timeline.iter().map(|m| m.replica_minutes).sum();
+        assert!((integral - s.replica_minutes).abs() < 1e-6);
+        assert!((s.replica_minutes_above_min - (s.replica_minutes - 180.0)).abs() < 1e-6);
+        assert_eq!(
+            s.slo_violation_minutes,
+            a.timeline.iter().filter(|m| m.violation).count() as u64
+        );
+        let moves = da.iter().filter(|d| d.action != Action::Hold).count() as u64;
+        assert_eq!(moves, s.scale_ups + s.scale_downs);
+        assert!(s.scale_ups > 0 && s.scale_downs > 0, "{policy}: {s:?}");
+        assert!(s.max_replicas_used <= 10);
+        assert_eq!(s.forecast_nrmse.is_some(), policy == PolicyKind::Predictive);
+    }
+}
+
+#[test]
+fn a_steady_trace_has_no_violations_and_no_scaling() {
+    let rows = vec![50.0; 12];
+    for policy in PolicyKind::ALL {
+        let auto = AutoscalerConfig {
+            policy,
+            ..AutoscalerConfig::default()
+        };
+        let mut p = build(&auto);
+        let out = run(
+            &rows,
+            300_000,
+            &SimulateConfig::default(),
+            &auto,
+            &mut p,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(out.summary.slo_violation_minutes, 0, "{policy}");
+        assert_eq!(out.summary.delay_seconds_over_slo, 0.0, "{policy}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Any trace, any policy: replicas stay in [min, max], the summary agrees with the timeline,
+    /// and the run is deterministic.
+    #[test]
+    fn model_invariants(values in prop::collection::vec(0.0f64..1000.0, 2..12),
+                        policy in prop::sample::select(PolicyKind::ALL.to_vec()),
+                        row_s in 30u64..400) {
+        prop_assume!(values.iter().any(|v| *v > 1.0));
+        let auto = AutoscalerConfig { policy, ..AutoscalerConfig::default() };
+        let sim = SimulateConfig::default();
+        let mut p = build(&auto);
+        let mut tos = Vec::new();
+        let out = run(&values, row_s * 1000, &sim, &auto, &mut p, &mut |d| tos.push((d.from, d.to))).unwrap();
+        for &(from, to) in &tos {
+            prop_assert!((1..=10).contains(&to));
+            prop_assert!(from <= 10);
+        }
+        let integral: f64 = out.timeline.iter().map(|m| m.replica_minutes).sum();
+        prop_assert!((integral - out.summary.replica_minutes).abs() < 1e-6);
+        prop_assert!(out.summary.delay_seconds_over_slo >= 0.0);
+        let mut p2 = build(&auto);
+        let again = run(&values, row_s * 1000, &sim, &auto, &mut p2, &mut |_| {}).unwrap();
+        prop_assert_eq!(out, again);
+    }
+
+    /// The HPA recommendation never falls as shed demand rises (shed demand counts as demand).
+    #[test]
+    fn hpa_is_monotone_in_shed_demand(cpu in 0.05f64..1.0, admitted in 1u64..10_000, shed in 0u64..10_000, extra in 1u64..10_000) {
+        let cfg = AutoscalerConfig { policy: PolicyKind::Hpa, ..AutoscalerConfig::default() };
+        let hpa = Hpa::new(&cfg);
+        let view = |shed: u64| {
+            let mut agg = IntervalAggregator::default();
+            agg.telemetry("a", cpu, 1.0);
+            agg.telemetry("b", cpu, 1.0);
+            agg.outcomes(admitted, shed);
+            agg.finish([("a", PodPhase::Ready), ("b", PodPhase::Ready)])
+        };
+        let low = hpa.raw_recommendation(&view(shed)).unwrap().replicas;
+        let high = hpa.raw_recommendation(&view(shed + extra)).unwrap().replicas;
+        prop_assert!(high >= low);
+    }
+}

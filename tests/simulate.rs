@@ -1,0 +1,259 @@
+//! `echoflow simulate` end to end through the built binary (SPEC §5): every trace in
+//! `../shared/traces` (beside the repository, as CI clones it) × every policy — the files are
+//! written, the summary has its fields and agrees with the timeline (replica-minutes are the
+//! integral of replicas over the timeline), and the decisions file is consistent with the
+//! summary. Plus the CLI's errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const POLICIES: [&str; 3] = ["threshold", "hpa", "predictive"];
+
+/// `../shared/traces` beside the repository; `ECHOFLOW_TRACES_DIR` overrides it (for checkouts,
+/// such as git worktrees, that do not have `shared/` beside them).
+fn traces_dir() -> PathBuf {
+    match std::env::var_os("ECHOFLOW_TRACES_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces"),
+    }
+}
+
+fn traces() -> Vec<PathBuf> {
+    let dir = traces_dir();
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "the real traces are missing: cannot read {} ({e}); put the shared/ folder beside the repository or set ECHOFLOW_TRACES_DIR",
+            dir.display()
+        )
+    });
+    let mut v: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no .csv trace in {}", dir.display());
+    v
+}
+
+fn echoflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_echoflow"))
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "echoflow-simulate-test-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn num(v: &serde_json::Value, k: &str) -> f64 {
+    v.get(k)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("summary field `{k}` missing or not a number: {v}"))
+}
+
+#[test]
+fn simulate_every_trace_with_every_policy() {
+    for trace in traces() {
+        let stem = trace
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for policy in POLICIES {
+            let out = out_dir(&format!("{stem}-{policy}"));
+            let run = echoflow()
+                .args(["simulate", "--policy", policy, "--trace"])
+                .arg(&trace)
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .expect("run echoflow");
+            assert!(
+                run.status.success(),
+                "{policy} on {}: {}",
+                trace.display(),
+                String::from_utf8_lossy(&run.stderr)
+            );
+            for f in [
+                "summary.json",
+                "decisions.jsonl",
+                "timeline.csv",
+                "chart.png",
+            ] {
+                let meta = std::fs::metadata(out.join(f))
+                    .unwrap_or_else(|e| panic!("{f} not written for {policy} on {stem}: {e}"));
+                if f != "decisions.jsonl" {
+                    assert!(meta.len() > 0, "{f} is empty");
+                }
+            }
+            let png = std::fs::read(out.join("chart.png")).expect("chart");
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "chart.png is a PNG");
+
+            let summary: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary"))
+                    .expect("summary.json is JSON");
+            assert_eq!(summary["policy"], policy);
+            assert_eq!(
+                summary["trace"].as_str(),
+                trace.file_name().and_then(|n| n.to_str())
+            );
+            for k in [
+                "simulated_minutes",
+                "slo_violation_minutes",
+                "delay_seconds_over_slo",
+                "replica_minutes",
+                "replica_minutes_above_min",
+                "scale_ups",
+                "scale_downs",
+                "reversals",
+                "max_replicas_used",
+            ] {
+                num(&summary, k);
+            }
+            if policy == "predictive" {
+                assert!(num(&summary, "forecast_nrmse") > 0.0);
+            }
+            let minutes = num(&summary, "simulated_minutes");
+            let rm = num(&summary, "replica_minutes");
+            assert!(
+                (num(&summary, "replica_minutes_above_min") - (rm - minutes)).abs()
+                    < 1e-6 * rm.max(1.0)
+            );
+            assert!(num(&summary, "max_replicas_used") <= 10.0);
+
+            // The timeline: one row per minute; its replica integral is the summary's.
+            let timeline = std::fs::read_to_string(out.join("timeline.csv")).expect("timeline");
+            let mut lines = timeline.lines();
+            let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+            let col = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| *h == name)
+                    .unwrap_or_else(|| panic!("column {name}"))
+            };
+            let (c_rm, c_rep, c_viol) = (col("replica_minutes"), col("replicas"), col("violation"));
+            let (mut integral, mut mean_integral, mut rows, mut violations) =
+                (0.0, 0.0, 0u64, 0u64);
+            for l in lines {
+                let f: Vec<&str> = l.split(',').collect();
+                integral += f[c_rm].parse::<f64>().expect("replica_minutes");
+                mean_integral += f[c_rep].parse::<f64>().expect("replicas");
+                violations += u64::from(f[c_viol] == "1");
+                rows += 1;
+            }
+            assert_eq!(rows as f64, minutes.ceil(), "one row per simulated minute");
+            assert!((integral - rm).abs() < 1e-6 * rm, "{integral} vs {rm}");
+            assert!(
+                (mean_integral - rm).abs() < 1e-6 * rm,
+                "replicas column integrates to {mean_integral}, not {rm}"
+            );
+            assert_eq!(violations as f64, num(&summary, "slo_violation_minutes"));
+
+            // The decisions written are the scale events, in time order.
+            let decisions =
+                std::fs::read_to_string(out.join("decisions.jsonl")).expect("decisions");
+            let (mut ups, mut downs, mut last_ts) = (0.0, 0.0, 0u64);
+            for l in decisions.lines() {
+                let d: serde_json::Value = serde_json::from_str(l).expect("a JSON decision");
+                let ts = d["ts"].as_u64().expect("ts");
+                assert!(ts >= last_ts);
+                last_ts = ts;
+                assert_eq!(d["policy"], policy);
+                assert_eq!(d["resource"], "membranes");
+                match d["action"].as_str() {
+                    Some("scale_up") => ups += 1.0,
+                    Some("scale_down") => downs += 1.0,
+                    other => panic!("unexpected action {other:?}"),
+                }
+            }
+            assert_eq!(ups, num(&summary, "scale_ups"));
+            assert_eq!(downs, num(&summary, "scale_downs"));
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+}
+
+#[test]
+fn simulate_is_deterministic() {
+    let trace = traces_dir().join("elb_request_count_8c0756.csv");
+    let go = |n: &str| {
+        let out = out_dir(n);
+        let run = echoflow()
+            .args(["simulate", "--policy", "predictive", "--trace"])
+            .arg(&trace)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run echoflow");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let files: Vec<Vec<u8>> = ["summary.json", "decisions.jsonl", "timeline.csv"]
+            .iter()
+            .map(|f| std::fs::read(out.join(f)).expect("output"))
+            .collect();
+        let _ = std::fs::remove_dir_all(&out);
+        files
+    };
+    assert_eq!(go("det-a"), go("det-b"));
+}
+
+#[test]
+fn simulate_errors_are_one_clear_line() {
+    let dir = out_dir("errors");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,value\n2014-04-10 00:04:00,1\n2014-04-10 00:09:00,oops\n",
+    )
+    .expect("write");
+    let run = echoflow()
+        .args(["simulate", "--policy", "hpa", "--trace"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .expect("run");
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("bad.csv:3: field `value`"), "{err}");
+
+    let run = echoflow()
+        .args([
+            "simulate",
+            "--policy",
+            "hpa",
+            "--config",
+            "pipeline.toml",
+            "--trace",
+        ])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!run.status.success());
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("`--config` for simulate is not wired yet")
+    );
+
+    let run = echoflow()
+        .args(["simulate", "--policy", "vpa", "--trace"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("unknown policy"));
+
+    let run = echoflow()
+        .args(["simulate", "--policy", "hpa", "--trace"])
+        .arg(dir.join("missing.csv"))
+        .output()
+        .expect("run");
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("missing.csv"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
