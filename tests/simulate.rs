@@ -257,3 +257,53 @@ fn simulate_errors_are_one_clear_line() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("missing.csv"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn simulate_reads_autoscaler_and_simulate_from_the_config() {
+    let trace = traces_dir().join("elb_request_count_8c0756.csv");
+    let dir = out_dir("config");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cfg = dir.join("pipeline.toml");
+    std::fs::write(
+        &cfg,
+        "[autoscaler]\nmax_replicas = 4\n[simulate]\nslo_ms = 500\n",
+    )
+    .expect("write config");
+    let out = dir.join("out");
+    let status = echoflow()
+        .args(["simulate", "--policy", "hpa", "--trace"])
+        .arg(&trace)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env_clear()
+        .output()
+        .expect("run simulate");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+    )
+    .expect("summary is JSON");
+    assert!(num(&summary, "max_replicas_used") <= 4.0, "{summary}");
+    assert_eq!(summary["parameters"]["simulate"]["slo_ms"], 500);
+
+    std::fs::write(&cfg, "[autoscaler]\nmax_replicas = 0\n").expect("write config");
+    let bad = echoflow()
+        .args(["simulate", "--policy", "hpa", "--trace"])
+        .arg(&trace)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .env_clear()
+        .output()
+        .expect("run simulate");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("autoscaler.max_replicas = 0"), "{err}");
+}

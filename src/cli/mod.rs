@@ -1,5 +1,6 @@
 //! Subcommands of the `echoflow` binary (SPEC §5), one module each.
 
+mod config;
 mod not_built;
 mod passthrough;
 mod reservoir;

@@ -2,12 +2,12 @@
 //! (SPEC §5): drives one autoscaling policy against the modelled fleet and writes
 //! `summary.json`, `decisions.jsonl`, `timeline.csv` and `chart.png` into `--out`.
 //!
-//! Parameters are the SPEC §6 defaults (`[autoscaler]`, `[simulate]`). `--config` is accepted but
-//! not wired to the `pipeline.toml` loader yet: it fails with a clear error until it is.
+//! Parameters come from `--config` (`[autoscaler]`, `[simulate]`, environment overrides applied,
+//! validated like `echoflow validate`), or are the SPEC §6 defaults without it; `--policy`
+//! overrides `autoscaler.policy`.
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind, SimulateConfig};
 use echoflow_pipeline::simulate::{self, Options};
 
@@ -20,7 +20,7 @@ pub struct Args {
     /// The autoscaling policy.
     #[arg(long, value_parser = parse_policy)]
     pub policy: PolicyKind,
-    /// pipeline.toml with `[autoscaler]` and `[simulate]` (not wired yet).
+    /// pipeline.toml with `[autoscaler]` and `[simulate]` (environment overrides applied).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output folder.
@@ -38,17 +38,17 @@ fn parse_policy(s: &str) -> Result<PolicyKind, String> {
 
 /// Runs the simulation and prints the summary.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(config) = &args.config {
-        bail!(
-            "`--config` for simulate is not wired yet ({}): the SPEC §6 defaults are used without it",
-            config.display()
-        );
-    }
+    let (auto, sim) = match &args.config {
+        None => (AutoscalerConfig::default(), SimulateConfig::default()),
+        Some(path) => {
+            let config = super::config::load(path)?;
+            (config.autoscaler_params()?, config.simulate_params()?)
+        }
+    };
     let auto = AutoscalerConfig {
         policy: args.policy,
-        ..AutoscalerConfig::default()
+        ..auto
     };
-    let sim = SimulateConfig::default();
     let options = Options {
         all_decisions: args.all_decisions,
         no_chart: false,

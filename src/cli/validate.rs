@@ -7,8 +7,7 @@
 //! line each naming the file (and the line, variable or flag), and exits non-zero. A file that
 //! cannot be read is one line.
 
-use anyhow::bail;
-use echoflow_pipeline::config::{ConfigLoader, LoadError};
+use echoflow_pipeline::config::ConfigLoader;
 use std::path::PathBuf;
 
 /// Check a pipeline.toml (environment overrides applied) and report every error.
@@ -21,21 +20,8 @@ pub struct Args {
     print: bool,
 }
 
-/// The process environment as (name, value) pairs; names or values that are not UTF-8 are
-/// converted lossily rather than aborting.
-fn process_env() -> Vec<(String, String)> {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        })
-        .collect()
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let loader = ConfigLoader::from_path(&args.file).env(process_env());
+    let loader = ConfigLoader::from_path(&args.file).env(super::config::process_env());
     let name = loader.source_name();
     match loader.load_detailed() {
         Ok(loaded) => {
@@ -52,17 +38,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Err(err @ LoadError::Read { .. }) => bail!("{err}"),
-        Err(err @ LoadError::Invalid { .. }) => {
-            let lines = err.lines();
-            for line in &lines {
-                eprintln!("{line}");
-            }
-            let n = lines.len();
-            bail!(
-                "{name} is invalid: {n} error{}",
-                if n == 1 { "" } else { "s" }
-            )
-        }
+        Err(err) => Err(super::config::report(&name, err)),
     }
 }

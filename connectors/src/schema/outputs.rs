@@ -147,7 +147,12 @@ mod tests {
         let shed: Vec<_> = Reason::ALL.into_iter().filter(|r| r.is_shed()).collect();
         assert_eq!(
             shed,
-            [Reason::RateLimited, Reason::NoHealthyMembrane, Reason::QueueFull, Reason::RedDrop]
+            [
+                Reason::RateLimited,
+                Reason::NoHealthyMembrane,
+                Reason::QueueFull,
+                Reason::RedDrop
+            ]
         );
     }
 

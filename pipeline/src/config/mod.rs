@@ -43,6 +43,7 @@ pub mod effective;
 pub mod env;
 pub mod error;
 pub mod load;
+pub mod operators;
 pub mod redact;
 pub mod render;
 pub mod rules;
