@@ -76,5 +76,8 @@ pub use npz::{read_model, write_model};
 pub use profile::{Profile, ProfiledModel, Reduction};
 pub use readout::Readout;
 pub use ridge::RidgeAccumulator;
-pub use score::nrmse;
+pub use score::{next_step_nrmse, nrmse};
 pub use weights::{Csr, Weights};
+
+/// The array types of this API, re-exported so callers need no direct `ndarray` dependency.
+pub use ndarray::{Array2, ArrayView2};
