@@ -92,14 +92,14 @@ impl BatchEvaluator {
                     esn.input_dim()
                 )));
             }
-            if let Some(s) = r.state {
-                if s.len() != esn.state_len() {
-                    return Err(ReservoirError::Input(format!(
-                        "request {i}: state of {} values, the model's is {}",
-                        s.len(),
-                        esn.state_len()
-                    )));
-                }
+            if let Some(s) = r.state
+                && s.len() != esn.state_len()
+            {
+                return Err(ReservoirError::Input(format!(
+                    "request {i}: state of {} values, the model's is {}",
+                    s.len(),
+                    esn.state_len()
+                )));
             }
         }
         let chunks: Vec<Vec<Outcome>> = requests

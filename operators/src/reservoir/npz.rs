@@ -354,11 +354,11 @@ mod tests {
             if n == drop {
                 continue;
             }
-            if let Some((k, a)) = &replace {
-                if n == *k {
-                    out.add_array(n.as_str(), a).expect("add");
-                    continue;
-                }
+            if let Some((k, a)) = &replace
+                && n == *k
+            {
+                out.add_array(n.as_str(), a).expect("add");
+                continue;
             }
             if let Ok(a) = ar.by_name::<ndarray::OwnedRepr<f64>, IxDyn>(&n) {
                 out.add_array(n.as_str(), &a).expect("add");

@@ -128,7 +128,7 @@ fn solve_checked(a: &DMatrix<f64>, b: &DMatrix<f64>) -> Result<DMatrix<f64>> {
             .map_err(|e| ReservoirError::Solve(format!("SVD fallback failed: {e}")))?,
     };
     let res = relative_residual(a, &w, b);
-    if !(res <= RESIDUAL_TOLERANCE) {
+    if res.is_nan() || res > RESIDUAL_TOLERANCE {
         return Err(ReservoirError::Solve(format!(
             "relative residual {res:.3e} above {RESIDUAL_TOLERANCE:.0e}: the states are too \
              ill-conditioned; raise --ridge"
