@@ -1,2 +1,135 @@
-//! Not built yet.
-fn main() {}
+//! Criterion benchmarks of the reservoir engine (issue #5); figures and the peer comparison are in
+//! BENCHMARKS.md, "Reservoir engine (issue #5)".
+//!
+//! - `reservoir/steps/{100,500,2000}`: sequential evaluation (state update + readout) of 1,000
+//!   Mackey–Glass steps with the 100/500/2000-unit models that
+//!   `benches/peers/reservoirpy_timing.py` trained and saved with ReservoirPy 0.4.2 (lr 0.3,
+//!   sr 1.25, connectivity 0.1, seed 42), read from `$ECHOFLOW_RESERVOIR_BENCH_DIR`
+//!   (default `target/reservoir-bench`). Without them it fits echoflow models of the same shape
+//!   and says so.
+//! - `reservoir/batch_sparse500/N` and `reservoir/batch_dense500/N`: `BatchEvaluator` over N
+//!   requests of 8 steps each (N = 1 … 4096), 500 units, with the sparse ReservoirPy model and
+//!   with a fully dense `W` (connectivity 1, so each step is one dense GEMM).
+//! - `reservoir/gemm500/N`: the machine's GEMM rate with the same library (ndarray →
+//!   matrixmultiply `dgemm`): one 500×500 by 500×N product, what one step of N dense requests
+//!   multiplies.
+//!
+//! Run: `cargo bench --bench reservoir -- --warm-up-time 1 --measurement-time 3`.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use echoflow_operators::reservoir::{
+    BatchEvaluator, Esn, FitParams, LayerInit, Request, mackey_glass, read_model,
+};
+use ndarray::Array2;
+use ndarray::linalg::general_mat_mul;
+
+const BATCHES: [usize; 7] = [1, 4, 16, 64, 256, 1024, 4096];
+const REQUEST_STEPS: usize = 8;
+
+fn bench_dir() -> PathBuf {
+    std::env::var_os("ECHOFLOW_RESERVOIR_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/reservoir-bench"))
+}
+
+fn fitted(units: usize, rc_connectivity: f64) -> Esn {
+    let series = mackey_glass(2001, 0);
+    let p = FitParams {
+        layer: LayerInit {
+            units,
+            rc_connectivity,
+            ..LayerInit::default()
+        },
+        seed: 42,
+        ..FitParams::default()
+    };
+    Esn::fit(series.view(), &p).unwrap_or_else(|e| panic!("fit {units} units: {e}"))
+}
+
+fn reservoirpy_model(units: usize) -> Esn {
+    let path = bench_dir().join(format!("rpy_{units}.npz"));
+    match File::open(&path).map(|f| read_model(BufReader::new(f))) {
+        Ok(Ok(m)) => m,
+        _ => {
+            eprintln!(
+                "{} not found: benchmarking an echoflow-fitted model of the same shape \
+                 (run benches/peers/reservoirpy_timing.py for ReservoirPy's)",
+                path.display()
+            );
+            fitted(units, 0.1)
+        }
+    }
+}
+
+fn steps(c: &mut Criterion) {
+    let series = mackey_glass(1000, 1);
+    let mut g = c.benchmark_group("reservoir/steps");
+    g.throughput(Throughput::Elements(series.nrows() as u64));
+    for units in [100, 500, 2000] {
+        let esn = reservoirpy_model(units);
+        g.bench_with_input(BenchmarkId::from_parameter(units), &esn, |b, esn| {
+            b.iter(|| {
+                let mut s = esn.zero_state();
+                esn.run(series.view(), &mut s)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let series = mackey_glass(4096 + REQUEST_STEPS, 2);
+    let inputs: Vec<Array2<f64>> = (0..4096)
+        .map(|i| {
+            series
+                .slice(ndarray::s![i..i + REQUEST_STEPS, ..])
+                .to_owned()
+        })
+        .collect();
+    let ev = BatchEvaluator::default();
+    for (name, esn) in [
+        ("reservoir/batch_sparse500", reservoirpy_model(500)),
+        ("reservoir/batch_dense500", fitted(500, 1.0)),
+    ] {
+        let mut g = c.benchmark_group(name);
+        for n in BATCHES {
+            let reqs: Vec<Request<'_>> = inputs[..n]
+                .iter()
+                .map(|x| Request {
+                    input: x.view(),
+                    state: None,
+                })
+                .collect();
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(BenchmarkId::from_parameter(n), &reqs, |b, reqs| {
+                b.iter(|| ev.evaluate(&esn, reqs))
+            });
+        }
+        g.finish();
+    }
+}
+
+fn gemm(c: &mut Criterion) {
+    let u = 500;
+    let w = Array2::from_shape_fn((u, u), |(i, j)| {
+        ((i * 31 + j * 17) % 101) as f64 / 101.0 - 0.5
+    });
+    let mut g = c.benchmark_group("reservoir/gemm500");
+    for n in BATCHES {
+        let x = Array2::from_shape_fn((u, n), |(i, j)| ((i + 3 * j) % 7) as f64 / 7.0);
+        let mut out = Array2::<f64>::zeros((u, n));
+        // Elements = floating-point operations, so Criterion's rate reads as flop/s.
+        g.throughput(Throughput::Elements((2 * u * u * n) as u64));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| general_mat_mul(1.0, &w, &x, 0.0, &mut out))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, steps, batch, gemm);
+criterion_main!(benches);
