@@ -7,6 +7,9 @@
 //! | module | concept |
 //! |---|---|
 //! | [`membrane_pool`] | fleet membership: register on telemetry, expire after a TTL |
+//! | [`keyed`] | stable keyed randomness (seed, key) → draw, and Flink-style key groups |
+//! | [`event`] | control events (SPEC §2 `control-events`) shared by the operators |
+//! | [`config_error`] | the validation error of every operator config |
 //! | [`circuit_breaker`] | Resilience4j-style breaker per membrane |
 //! | [`routing`] | routing strategies over the healthy membranes |
 //! | [`priority`] | feature priorities of requests |
@@ -19,7 +22,10 @@
 pub mod aimd;
 pub mod autoscale;
 pub mod circuit_breaker;
+pub mod config_error;
 pub mod degradation;
+pub mod event;
+pub mod keyed;
 pub mod membrane_pool;
 pub mod priority;
 pub mod red;
