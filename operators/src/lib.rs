@@ -12,6 +12,7 @@
 //! | [`config_error`] | the validation error of every operator config |
 //! | [`circuit_breaker`] | Resilience4j-style breaker per membrane |
 //! | [`routing`] | routing strategies over the healthy membranes |
+//! | [`admission`] | the per-request fast path in SPEC §4's check order |
 //! | [`priority`] | feature priorities of requests |
 //! | [`red`] | Random Early Detection admission per membrane queue |
 //! | [`aimd`] | AIMD governor and token bucket |
@@ -19,6 +20,7 @@
 //! | [`reservoir`] | Echo State Network engine (ReservoirPy-compatible) |
 //! | [`autoscale`] | autoscaling policies, forecasters and the fleet simulator model |
 
+pub mod admission;
 pub mod aimd;
 pub mod autoscale;
 pub mod circuit_breaker;

@@ -1,5 +1,10 @@
 //! Routing strategies over the ready membranes (SPEC §3).
 //!
+//! Defaults (SPEC §6 `[routing]`): `strategy = "least_loaded"`, `seed = 0`, `hash_epsilon = 0.25`,
+//! `membrane_ttl_ms = 30000`. The strategies are the source documents' ("round-robin, weighted,
+//! least-connections, CPU-based routing", "Deep Tree Echo Scalability Framework") plus `p2c` and
+//! `consistent_hash` named by SPEC §3.
+//!
 //! Every strategy considers only membranes that are ready at the request's event time (the
 //! `healthy` flag, fresh within the TTL, breaker not Open) and answers [`NoHealthyMembrane`]
 //! (reason `no_healthy_membrane`) when there is none. Candidates are visited in membrane-id order,
