@@ -143,6 +143,35 @@ impl MemberRef {
     }
 }
 
+/// The few numbers routing reads per membrane, kept densely in id order
+/// ([`MembranePool::candidates`]) so that a routing decision scans a small contiguous array
+/// instead of the full membrane records. Refreshed whenever the membrane's report, breaker or
+/// registration changes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    pub member: MemberRef,
+    /// [`Membrane::reading_seq`].
+    pub reading_seq: u64,
+    /// `last report + ttl` when the `healthy` flag is set and the breaker is not Open, else 0:
+    /// the membrane is ready at `now` iff `now < ready_until`.
+    pub ready_until: u64,
+    pub queue_depth: u64,
+    pub queue_capacity: u64,
+    pub in_flight: u64,
+    /// [`Membrane::load_base`].
+    pub load_base: f64,
+    /// [`Membrane::weight`].
+    pub weight: f64,
+}
+
+impl Candidate {
+    /// Ready at `now_ms` (same rule as [`Membrane::is_ready`]).
+    #[inline]
+    pub fn is_ready(&self, now_ms: u64) -> bool {
+        now_ms < self.ready_until
+    }
+}
+
 /// One registered membrane.
 #[derive(Debug, Clone)]
 pub struct Membrane {
@@ -200,6 +229,25 @@ impl Membrane {
     /// `capacity_weight`, 1.0 when absent, 0 when negative or not finite.
     pub fn weight(&self) -> f64 {
         self.weight
+    }
+
+    /// The routing view of this membrane for a pool with TTL `ttl_ms`.
+    pub fn candidate(&self, ttl_ms: u64) -> Candidate {
+        let r = &self.reading;
+        Candidate {
+            member: self.member,
+            reading_seq: self.reading_seq,
+            ready_until: if r.healthy && self.breaker.is_routable() {
+                self.last_seen_ms.saturating_add(ttl_ms)
+            } else {
+                0
+            },
+            queue_depth: r.queue_depth,
+            queue_capacity: r.queue_capacity,
+            in_flight: r.in_flight,
+            load_base: self.load_base,
+            weight: self.weight,
+        }
     }
 
     /// Ready = `healthy` flag, fresh at `now_ms` for `ttl_ms`, breaker not Open.
@@ -283,6 +331,8 @@ pub struct MembranePool {
     by_id: BTreeMap<String, u32>,
     /// Occupied slots in membrane-id order.
     order: Vec<u32>,
+    /// The routing view, parallel to `order`.
+    view: Vec<Candidate>,
     timers: BTreeSet<(u64, String, TimerKind)>,
     /// `(point hash, slot)`, sorted.
     ring: Vec<(u64, u32)>,
@@ -299,6 +349,7 @@ impl MembranePool {
             free: Vec::new(),
             by_id: BTreeMap::new(),
             order: Vec::new(),
+            view: Vec::new(),
             timers: BTreeSet::new(),
             ring: Vec::new(),
             next_registration: 1,
@@ -345,6 +396,37 @@ impl MembranePool {
         self.order
             .iter()
             .filter_map(move |s| self.slots[*s as usize].as_ref())
+    }
+
+    /// The routing view of every registered membrane, in id order.
+    #[inline]
+    pub fn candidates(&self) -> &[Candidate] {
+        &self.view
+    }
+
+    /// The position of `id` in id order.
+    fn position(&self, id: &str) -> Option<usize> {
+        let slots = &self.slots;
+        self.order
+            .binary_search_by(|s| {
+                let other = slots[*s as usize]
+                    .as_ref()
+                    .map(|m| m.reading.membrane.as_str())
+                    .unwrap_or("");
+                other.cmp(id)
+            })
+            .ok()
+    }
+
+    /// Re-derives the routing view of the membrane in `slot`.
+    fn refresh(&mut self, slot: u32) {
+        let ttl = self.cfg.membrane_ttl_ms;
+        let Some(m) = self.slots[slot as usize].as_ref() else {
+            return;
+        };
+        if let Some(pos) = self.position(&m.reading.membrane) {
+            self.view[pos] = m.candidate(ttl);
+        }
     }
 
     /// The ready membranes at `now_ms`, in id order.
@@ -413,6 +495,7 @@ impl MembranePool {
                             });
                         }
                     }
+                    self.refresh(slot);
                 }
                 TimerKind::Expiry => {
                     self.remove(slot);
@@ -489,6 +572,7 @@ impl MembranePool {
         }
         self.timers
             .insert((new_expiry, r.membrane.clone(), TimerKind::Expiry));
+        self.refresh(slot);
         out
     }
 
@@ -550,6 +634,11 @@ impl MembranePool {
             .order
             .partition_point(|s| id_of(s) < Some(r.membrane.as_str()));
         self.order.insert(pos, slot);
+        let ttl = self.cfg.membrane_ttl_ms;
+        let candidate = self.slots[slot as usize].as_ref().map(|m| m.candidate(ttl));
+        if let Some(c) = candidate {
+            self.view.insert(pos, c);
+        }
         let mut key = r.membrane.as_bytes().to_vec();
         let n = key.len();
         for v in 0..VNODES {
@@ -571,7 +660,10 @@ impl MembranePool {
                 .remove(&(d, m.reading.membrane.clone(), TimerKind::BreakerHalfOpen));
         }
         self.by_id.remove(&m.reading.membrane);
-        self.order.retain(|s| *s != slot);
+        if let Some(pos) = self.order.iter().position(|s| *s == slot) {
+            self.order.remove(pos);
+            self.view.remove(pos);
+        }
         self.ring.retain(|(_, s)| *s != slot);
         self.free.push(slot);
     }
@@ -821,6 +913,8 @@ mod tests {
                     prop_assert_eq!(*a, b.as_str());
                 }
                 prop_assert_eq!(pool.ring_len(), pool.len() * VNODES as usize);
+                let view: Vec<Candidate> = pool.iter().map(|m| m.candidate(ttl)).collect();
+                prop_assert_eq!(pool.candidates(), &view[..]);
             }
         }
     }

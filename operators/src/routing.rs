@@ -64,7 +64,7 @@ use std::str::FromStr;
 
 use crate::config_error::{ConfigError, check_min_u64};
 use crate::keyed::{self, Draws};
-use crate::membrane_pool::{MemberRef, Membrane, MembranePool, PerMembrane};
+use crate::membrane_pool::{Candidate, MemberRef, Membrane, MembranePool, PerMembrane};
 
 /// The routing strategies of SPEC §6 `routing.strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -178,13 +178,19 @@ pub struct RouterState {
 }
 
 impl RouterState {
+    /// Requests this shard sent to `member` since its report number `reading_seq`.
+    #[inline]
+    pub fn count(&self, member: MemberRef, reading_seq: u64) -> u64 {
+        match self.assigned.get(member) {
+            Some(a) if a.seq == reading_seq => a.count,
+            _ => 0,
+        }
+    }
+
     /// Requests this shard sent to `m` since its latest report.
     #[inline]
     pub fn assigned(&self, m: &Membrane) -> u64 {
-        match self.assigned.get(m.member()) {
-            Some(a) if a.seq == m.reading_seq() => a.count,
-            _ => 0,
-        }
+        self.count(m.member(), m.reading_seq())
     }
 
     /// Records that a request was sent to `m` (call it when the routed request is admitted).
@@ -202,6 +208,11 @@ impl RouterState {
     /// The round-robin cursor (requests routed round-robin so far).
     pub fn cursor(&self) -> u64 {
         self.cursor
+    }
+
+    #[inline]
+    fn of(&self, c: &Candidate) -> u64 {
+        self.count(c.member, c.reading_seq)
     }
 }
 
@@ -238,30 +249,36 @@ impl Router {
         request_id: &[u8],
         session: Option<&[u8]>,
     ) -> Result<MemberRef, NoHealthyMembrane> {
-        let ttl = self.cfg.membrane_ttl_ms.min(pool.config().membrane_ttl_ms);
-        let ready = |m: &&Membrane| m.is_ready(now_ms, ttl);
+        // The pool's view already applies its TTL; a shorter routing TTL is applied here.
+        let slack = pool
+            .config()
+            .membrane_ttl_ms
+            .saturating_sub(self.cfg.membrane_ttl_ms);
+        let now = now_ms.saturating_add(slack);
+        let cands = pool.candidates();
+        let ready = |c: &&Candidate| c.is_ready(now);
         let chosen = match self.cfg.strategy {
             Strategy::RoundRobin => {
-                let n = pool.iter().filter(ready).count();
+                let n = cands.iter().filter(ready).count();
                 if n == 0 {
                     return Err(NoHealthyMembrane);
                 }
                 let k = (state.cursor % n as u64) as usize;
                 state.cursor = state.cursor.wrapping_add(1);
-                pool.iter().filter(ready).nth(k)
+                cands.iter().filter(ready).nth(k)
             }
-            Strategy::Weighted => self.weighted(pool, ready, request_id),
+            Strategy::Weighted => self.weighted(cands, now, request_id),
             Strategy::LeastConnections => {
-                min_by_key(pool.iter().filter(ready), |m| connections(m, state) as f64)
+                min_by_key(cands.iter().filter(ready), |c| connections(c, state) as f64)
             }
             Strategy::LeastLoaded => {
-                min_by_key(pool.iter().filter(ready), |m| least_loaded_score(m, state))
+                min_by_key(cands.iter().filter(ready), |c| least_loaded_score(c, state))
             }
             Strategy::P2c => {
-                let n = pool.iter().filter(ready).count();
+                let n = cands.iter().filter(ready).count();
                 match n {
                     0 => None,
-                    1 => pool.iter().find(ready),
+                    1 => cands.iter().find(ready),
                     _ => {
                         let d = Draws::new(self.p2c_seed, request_id);
                         let i = d.index(0, n);
@@ -269,16 +286,19 @@ impl Router {
                         if j >= i {
                             j += 1;
                         }
-                        let mut a = None;
-                        let mut b = None;
-                        for (k, m) in pool.iter().filter(ready).enumerate() {
-                            if k == i {
-                                a = Some(m);
+                        let (a, b) = if n == cands.len() {
+                            (cands.get(i), cands.get(j))
+                        } else {
+                            let mut it = cands.iter().filter(ready);
+                            let (lo, hi) = (i.min(j), i.max(j));
+                            let first = it.nth(lo);
+                            let second = it.nth(hi - lo - 1);
+                            if i < j {
+                                (first, second)
+                            } else {
+                                (second, first)
                             }
-                            if k == j {
-                                b = Some(m);
-                            }
-                        }
+                        };
                         match (a, b) {
                             (Some(a), Some(b)) if connections(b, state) < connections(a, state) => {
                                 Some(b)
@@ -289,40 +309,38 @@ impl Router {
                 }
             }
             Strategy::ConsistentHash => {
-                self.bounded_hash(pool, state, now_ms, ttl, session.unwrap_or(request_id))
+                return self.bounded_hash(pool, state, now, session.unwrap_or(request_id));
             }
         };
-        chosen.map(|m| m.member()).ok_or(NoHealthyMembrane)
+        chosen.map(|c| c.member).ok_or(NoHealthyMembrane)
     }
 
     fn weighted<'a>(
         &self,
-        pool: &'a MembranePool,
-        ready: impl Fn(&&Membrane) -> bool + Copy,
+        cands: &'a [Candidate],
+        now: u64,
         request_id: &[u8],
-    ) -> Option<&'a Membrane> {
-        let (n, total) = pool
+    ) -> Option<&'a Candidate> {
+        let (n, total) = cands
             .iter()
-            .filter(ready)
-            .fold((0usize, 0.0), |(n, w), m| (n + 1, w + m.weight()));
+            .filter(|c| c.is_ready(now))
+            .fold((0usize, 0.0), |(n, w), c| (n + 1, w + c.weight));
         if n == 0 {
             return None;
         }
         let u = keyed::unit_draw(self.weighted_seed, request_id);
         if total <= 0.0 {
             let k = ((u * n as f64) as usize).min(n - 1);
-            return pool.iter().filter(ready).nth(k);
+            return cands.iter().filter(|c| c.is_ready(now)).nth(k);
         }
         let target = u * total;
         let mut acc = 0.0;
         let mut last = None;
-        for m in pool.iter().filter(ready) {
-            if m.weight() > 0.0 {
-                acc += m.weight();
-                last = Some(m);
-                if target < acc {
-                    return Some(m);
-                }
+        for c in cands.iter().filter(|c| c.is_ready(now) && c.weight > 0.0) {
+            acc += c.weight;
+            last = Some(c);
+            if target < acc {
+                return Some(c);
             }
         }
         last
@@ -335,11 +353,19 @@ impl Router {
         state: &RouterState,
         now_ms: u64,
     ) -> (u64, usize) {
-        let ttl = self.cfg.membrane_ttl_ms.min(pool.config().membrane_ttl_ms);
+        let slack = pool
+            .config()
+            .membrane_ttl_ms
+            .saturating_sub(self.cfg.membrane_ttl_ms);
+        self.bound_at(pool, state, now_ms.saturating_add(slack))
+    }
+
+    fn bound_at(&self, pool: &MembranePool, state: &RouterState, now: u64) -> (u64, usize) {
         let (n, total) = pool
+            .candidates()
             .iter()
-            .filter(|m| m.is_ready(now_ms, ttl))
-            .fold((0usize, 0u64), |(n, l), m| (n + 1, l + hash_load(m, state)));
+            .filter(|c| c.is_ready(now))
+            .fold((0usize, 0u64), |(n, l), c| (n + 1, l + hash_load(c, state)));
         if n == 0 {
             return (0, 0);
         }
@@ -347,58 +373,58 @@ impl Router {
         (((1.0 + self.cfg.hash_epsilon) * avg).ceil() as u64, n)
     }
 
-    fn bounded_hash<'a>(
+    fn bounded_hash(
         &self,
-        pool: &'a MembranePool,
+        pool: &MembranePool,
         state: &RouterState,
-        now_ms: u64,
-        ttl: u64,
+        now: u64,
         key: &[u8],
-    ) -> Option<&'a Membrane> {
-        let (cap, n) = self.load_bound(pool, state, now_ms);
+    ) -> Result<MemberRef, NoHealthyMembrane> {
+        let (cap, n) = self.bound_at(pool, state, now);
         if n == 0 {
-            return None;
+            return Err(NoHealthyMembrane);
         }
+        let ttl = pool.config().membrane_ttl_ms;
         let start = pool.ring_start(keyed::hash64(self.ring_seed, key));
         (0..pool.ring_len())
             .filter_map(|k| pool.ring_at(start + k))
             .map(|(_, m)| m)
-            .find(|m| m.is_ready(now_ms, ttl) && hash_load(m, state) < cap)
+            .find(|m| m.is_ready(now, ttl) && m.reading().in_flight + state.assigned(m) < cap)
+            .map(|m| m.member())
+            .ok_or(NoHealthyMembrane)
     }
 }
 
 /// `queue_depth + in_flight + assigned`.
 #[inline]
-pub fn connections(m: &Membrane, state: &RouterState) -> u64 {
-    let r = m.reading();
-    r.queue_depth + r.in_flight + state.assigned(m)
+pub fn connections(c: &Candidate, state: &RouterState) -> u64 {
+    c.queue_depth + c.in_flight + state.of(c)
 }
 
 /// `in_flight + assigned`: the load bounded by `consistent_hash`.
 #[inline]
-pub fn hash_load(m: &Membrane, state: &RouterState) -> u64 {
-    m.reading().in_flight + state.assigned(m)
+pub fn hash_load(c: &Candidate, state: &RouterState) -> u64 {
+    c.in_flight + state.of(c)
 }
 
 /// The `least_loaded` score (lower is better), see the module documentation.
 #[inline]
-pub fn least_loaded_score(m: &Membrane, state: &RouterState) -> f64 {
-    let r = m.reading();
-    let fill = if r.queue_capacity == 0 {
+pub fn least_loaded_score(c: &Candidate, state: &RouterState) -> f64 {
+    let fill = if c.queue_capacity == 0 {
         1.0
     } else {
-        ((r.queue_depth + state.assigned(m)) as f64 / r.queue_capacity as f64).min(1.0)
+        ((c.queue_depth + state.of(c)) as f64 / c.queue_capacity as f64).min(1.0)
     };
-    m.load_base() + fill
+    c.load_base + fill
 }
 
 /// The first element with the least key (ties to the earliest).
 #[inline]
 fn min_by_key<'a>(
-    it: impl Iterator<Item = &'a Membrane>,
-    key: impl Fn(&Membrane) -> f64,
-) -> Option<&'a Membrane> {
-    let mut best: Option<(&Membrane, f64)> = None;
+    it: impl Iterator<Item = &'a Candidate>,
+    key: impl Fn(&Candidate) -> f64,
+) -> Option<&'a Candidate> {
+    let mut best: Option<(&Candidate, f64)> = None;
     for m in it {
         let k = key(m);
         match best {
@@ -546,8 +572,8 @@ mod tests {
             .route(&pool, &mut RouterState::default(), 0, b"r", None)
             .unwrap();
         assert_eq!(id(&pool, m), "c");
-        let c = pool.by_id("c").unwrap();
-        assert!((least_loaded_score(c, &RouterState::default()) - 0.7).abs() < 1e-12);
+        let c = pool.by_id("c").unwrap().candidate(30_000);
+        assert!((least_loaded_score(&c, &RouterState::default()) - 0.7).abs() < 1e-12);
     }
 
     #[test]
@@ -660,7 +686,7 @@ mod tests {
                 )
                 .unwrap();
             let mem = pool.get(m).unwrap();
-            assert!(hash_load(mem, &s) < cap);
+            assert!(hash_load(&mem.candidate(30_000), &s) < cap);
             s.assign(mem);
             *loads.entry(mem.id().to_string()).or_default() += 1;
         }
@@ -787,7 +813,8 @@ mod tests {
                     Ok(m) => {
                         let mem = pool.get(m).unwrap();
                         s.assign(mem);
-                        prop_assert!(hash_load(mem, &s) <= cap, "load {} above bound {}", hash_load(mem, &s), cap);
+                        let load = hash_load(&mem.candidate(30_000), &s);
+                        prop_assert!(load <= cap, "load {} above bound {}", load, cap);
                     }
                     Err(_) => prop_assert_eq!(n, 0),
                 }
