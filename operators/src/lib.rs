@@ -7,8 +7,12 @@
 //! | module | concept |
 //! |---|---|
 //! | [`membrane_pool`] | fleet membership: register on telemetry, expire after a TTL |
+//! | [`keyed`] | stable keyed randomness (seed, key) → draw, and Flink-style key groups |
+//! | [`event`] | control events (SPEC §2 `control-events`) shared by the operators |
+//! | [`config_error`] | the validation error of every operator config |
 //! | [`circuit_breaker`] | Resilience4j-style breaker per membrane |
 //! | [`routing`] | routing strategies over the healthy membranes |
+//! | [`admission`] | the per-request fast path in SPEC §4's check order |
 //! | [`priority`] | feature priorities of requests |
 //! | [`red`] | Random Early Detection admission per membrane queue |
 //! | [`aimd`] | AIMD governor and token bucket |
@@ -16,10 +20,14 @@
 //! | [`reservoir`] | Echo State Network engine (ReservoirPy-compatible) |
 //! | [`autoscale`] | autoscaling policies, forecasters and the fleet simulator model |
 
+pub mod admission;
 pub mod aimd;
 pub mod autoscale;
 pub mod circuit_breaker;
+pub mod config_error;
 pub mod degradation;
+pub mod event;
+pub mod keyed;
 pub mod membrane_pool;
 pub mod priority;
 pub mod red;
