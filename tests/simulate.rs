@@ -229,7 +229,7 @@ fn simulate_errors_are_one_clear_line() {
             "--policy",
             "hpa",
             "--config",
-            "pipeline.toml",
+            "no-such-pipeline.toml",
             "--trace",
         ])
         .arg(&bad)
@@ -237,7 +237,9 @@ fn simulate_errors_are_one_clear_line() {
         .expect("run");
     assert!(!run.status.success());
     assert!(
-        String::from_utf8_lossy(&run.stderr).contains("`--config` for simulate is not wired yet")
+        String::from_utf8_lossy(&run.stderr).contains("cannot read no-such-pipeline.toml"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
     );
 
     let run = echoflow()

@@ -60,7 +60,7 @@ trap stop_broker EXIT
 export ECHOFLOW_TEST_BROKERS="127.0.0.1:${KAFKA_PORT:-9092}"
 say "cargo test --workspace"
 set +e
-RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo test --workspace --locked 2>&1 | tee /tmp/echoflow-test.log
+RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo test --workspace --locked --no-fail-fast 2>&1 | tee /tmp/echoflow-test.log
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole run, summed over every test binary.

@@ -21,7 +21,8 @@ use super::ledger::OffsetLedger;
 use crate::dead_letter::{DeadLetter, Origin};
 use crate::schema::FieldError;
 use crate::watermark::{Arrival, Watermarks};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -105,8 +106,22 @@ pub enum SourceError {
     Assign { topic: String, source: KafkaError },
 }
 
+/// The consumer's context: librdkafka also reports partition EOF (which the source asks for, to
+/// know when a partition is caught up) through the global error callback; that is not an error.
+struct Quiet;
+
+impl ClientContext for Quiet {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::error!(error = %error, reason, "librdkafka error");
+        }
+    }
+}
+
+impl ConsumerContext for Quiet {}
+
 struct Shared {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Quiet>,
     ledger: OffsetLedger,
     topic: String,
     acked: ProbeHandle<u64>,
@@ -192,10 +207,12 @@ where
     for (k, v) in &config.client.settings {
         cc.set(k, v);
     }
-    let consumer: BaseConsumer = cc.create().map_err(|source| SourceError::Consumer {
-        brokers: config.client.brokers.clone(),
-        source,
-    })?;
+    let consumer: BaseConsumer<Quiet> =
+        cc.create_with_context(Quiet)
+            .map_err(|source| SourceError::Consumer {
+                brokers: config.client.brokers.clone(),
+                source,
+            })?;
     let metadata = consumer
         .fetch_metadata(Some(&config.topic), Duration::from_secs(30))
         .map_err(|e| SourceError::Metadata {
