@@ -10,10 +10,11 @@
 //!   reader never sees half a file and the same input gives byte-identical files for any number
 //!   of workers.
 
-use crate::dead_letter::{DeadLetter, Origin};
-use crate::kafka::source::{IngestStream, Ingested, Record};
+use crate::dead_letter::Origin;
+use crate::ingest::classify;
+use crate::ingest::{IngestStream, Ingested};
 use crate::schema::FieldError;
-use crate::watermark::{Arrival, Watermarks};
+use crate::watermark::Watermarks;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
@@ -122,30 +123,15 @@ where
                         partition: 0,
                         offset: line_no,
                     };
-                    batch.push(match decode(raw) {
-                        Err(e) => (
-                            now_time,
-                            Ingested::Invalid(DeadLetter::new(&origin, e.to_string(), raw)),
-                        ),
-                        Ok((ts, value)) => {
-                            let record = Record {
-                                origin,
-                                key: None,
-                                ts,
-                                value,
-                            };
-                            match marks.observe(0, ts) {
-                                Arrival::OnTime if ts >= now_time => (ts, Ingested::OnTime(record)),
-                                _ => (
-                                    now_time,
-                                    Ingested::Late {
-                                        record,
-                                        raw: raw.to_vec(),
-                                    },
-                                ),
-                            }
-                        }
-                    });
+                    batch.push(classify(
+                        decode(raw),
+                        origin,
+                        None,
+                        raw,
+                        &mut marks,
+                        0,
+                        now_time,
+                    ));
                 }
                 batch.sort_by_key(|(t, _)| *t);
                 while let Some(&(t, _)) = batch.first() {

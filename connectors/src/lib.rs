@@ -7,11 +7,13 @@
 //! |---|---|
 //! | [`schema`] | wire types and validating decoders |
 //! | [`dead_letter`] | dead-letter records and record origins |
+//! | [`ingest`] | on time, late or dead letter: what a source makes of a record |
 //! | [`watermark`] | per-partition lateness and the worker watermark (SPEC §4) |
 //! | [`kafka`] | Kafka source and sink operators with no-loss offset commits |
 //! | [`jsonl`] | JSONL file source and sink |
 
 pub mod dead_letter;
+pub mod ingest;
 pub mod jsonl;
 pub mod kafka;
 pub mod schema;

@@ -2,7 +2,7 @@
 //! whose error names a field.
 
 use echoflow_connectors::dead_letter::{DeadLetter, Origin};
-use echoflow_connectors::schema::{Request, RequestLimits, Telemetry};
+use echoflow_connectors::schema::{Request, RequestLimits, decode_telemetry};
 use proptest::prelude::*;
 
 fn origin() -> Origin {
@@ -63,7 +63,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let limits = RequestLimits { max_steps: 4, input_dim: None };
-        for result in [Request::decode(&bytes, &limits).map(|_| ()), Telemetry::decode(&bytes).map(|_| ())] {
+        for result in [Request::decode(&bytes, &limits).map(|_| ()), decode_telemetry(&bytes).map(|_| ())] {
             if let Err(e) = result {
                 prop_assert!(!e.field.is_empty());
                 let d = DeadLetter::new(&origin(), e.to_string(), &bytes);
@@ -83,7 +83,7 @@ proptest! {
             }
             Err(e) => prop_assert!(e.to_string().starts_with("field '") || e.field == "$"),
         }
-        if let Ok(t) = Telemetry::decode(&bytes) {
+        if let Ok(t) = decode_telemetry(&bytes) {
             prop_assert!((0.0..=1.0).contains(&t.cpu) && (0.0..=1.0).contains(&t.memory));
             prop_assert!(t.queue_capacity >= 1 && t.errors <= t.requests);
             prop_assert!(t.latency_ms.is_finite() && t.latency_ms >= 0.0);

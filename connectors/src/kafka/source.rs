@@ -18,12 +18,14 @@
 
 use super::KafkaClient;
 use super::ledger::OffsetLedger;
-use crate::dead_letter::{DeadLetter, Origin};
+use crate::dead_letter::Origin;
+use crate::ingest::classify;
+pub use crate::ingest::{IngestStream, Ingested, Record};
 use crate::schema::FieldError;
-use crate::watermark::{Arrival, Watermarks};
+use crate::watermark::Watermarks;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::cell::RefCell;
@@ -33,7 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{ProbeHandle, Scope, Stream};
+use timely::dataflow::{ProbeHandle, Scope};
 
 /// Settings of one Kafka source.
 #[derive(Debug, Clone)]
@@ -70,31 +72,6 @@ impl SourceConfig {
     }
 }
 
-/// One consumed record with where it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record<T> {
-    pub origin: Origin,
-    pub key: Option<Vec<u8>>,
-    /// Event time (`ts`).
-    pub ts: u64,
-    pub value: T,
-}
-
-/// What the source makes of one Kafka record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ingested<T> {
-    /// Decoded and on time: sent at its own event time.
-    OnTime(Record<T>),
-    /// Decoded but late (SPEC §4): sent at the worker's current time, with its raw bytes so a
-    /// non-request stream can dead-letter it.
-    Late { record: Record<T>, raw: Vec<u8> },
-    /// Undecodable or invalid: a dead letter.
-    Invalid(DeadLetter),
-}
-
-/// The stream a source produces.
-pub type IngestStream<'scope, T> = Stream<'scope, u64, Vec<Ingested<T>>>;
-
 /// Errors that stop a source from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -112,7 +89,11 @@ struct Quiet;
 
 impl ClientContext for Quiet {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        let eof = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        );
+        if !eof {
             tracing::error!(error = %error, reason, "librdkafka error");
         }
     }
@@ -315,30 +296,8 @@ where
                     consumed += 1;
                     let raw = msg.payload().unwrap_or(&[]);
                     let key = msg.key().map(<[u8]>::to_vec);
-                    let (time, item) = match decode(raw) {
-                        Err(e) => (
-                            now_time,
-                            Ingested::Invalid(DeadLetter::new(&origin, e.to_string(), raw)),
-                        ),
-                        Ok((ts, value)) => {
-                            let record = Record {
-                                origin,
-                                key,
-                                ts,
-                                value,
-                            };
-                            match marks.observe(p, ts) {
-                                Arrival::OnTime if ts >= now_time => (ts, Ingested::OnTime(record)),
-                                _ => (
-                                    now_time,
-                                    Ingested::Late {
-                                        record,
-                                        raw: raw.to_vec(),
-                                    },
-                                ),
-                            }
-                        }
-                    };
+                    let (time, item) =
+                        classify(decode(raw), origin, key, raw, &mut marks, p, now_time);
                     state.ledger.consumed(p, msg.offset(), time);
                     batch.push((time, item));
                 }

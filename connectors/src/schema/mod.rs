@@ -20,4 +20,4 @@ mod telemetry;
 
 pub use fields::FieldError;
 pub use request::{Request, RequestLimits};
-pub use telemetry::Telemetry;
+pub use telemetry::{Telemetry, decode_telemetry};
