@@ -260,6 +260,20 @@ fn simulate_errors_are_one_clear_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `simulate --policy hpa` on `trace` with `--config cfg`, in an empty environment.
+fn simulate_hpa_with(trace: &Path, cfg: &Path, out: &Path) -> std::process::Output {
+    echoflow()
+        .args(["simulate", "--policy", "hpa", "--trace"])
+        .arg(trace)
+        .arg("--config")
+        .arg(cfg)
+        .arg("--out")
+        .arg(out)
+        .env_clear()
+        .output()
+        .expect("run simulate")
+}
+
 #[test]
 fn simulate_reads_autoscaler_and_simulate_from_the_config() {
     let trace = traces_dir().join("elb_request_count_8c0756.csv");
@@ -272,16 +286,7 @@ fn simulate_reads_autoscaler_and_simulate_from_the_config() {
     )
     .expect("write config");
     let out = dir.join("out");
-    let status = echoflow()
-        .args(["simulate", "--policy", "hpa", "--trace"])
-        .arg(&trace)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .env_clear()
-        .output()
-        .expect("run simulate");
+    let status = simulate_hpa_with(&trace, &cfg, &out);
     assert!(
         status.status.success(),
         "{}",
@@ -295,16 +300,7 @@ fn simulate_reads_autoscaler_and_simulate_from_the_config() {
     assert_eq!(summary["parameters"]["simulate"]["slo_ms"], 500);
 
     std::fs::write(&cfg, "[autoscaler]\nmax_replicas = 0\n").expect("write config");
-    let bad = echoflow()
-        .args(["simulate", "--policy", "hpa", "--trace"])
-        .arg(&trace)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .env_clear()
-        .output()
-        .expect("run simulate");
+    let bad = simulate_hpa_with(&trace, &cfg, &out);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("autoscaler.max_replicas = 0"), "{err}");
