@@ -76,16 +76,23 @@ fn hundred_thousand_records_two_workers_none_lost() {
     produce(&b, &input, &records);
 
     let stats = passthrough::run(options(&b, &input, &out, &rej, &dl, 2)).expect("passthrough");
+    let ids = id_counts(&read_all(&b, &out));
+    let mut missing_by_partition = BTreeMap::new();
+    for i in (0..n).filter(|i| !ids.contains_key(&format!("r{i}"))) {
+        *missing_by_partition.entry(i % 8).or_insert(0u64) += 1;
+    }
+    let missing: u64 = missing_by_partition.values().sum();
+    let duplicates: u32 = ids.values().map(|c| c - 1).sum();
+    eprintln!(
+        "100k/8 partitions/2 workers: forwarded {}, missing {missing} {missing_by_partition:?}, duplicates {duplicates}",
+        stats.forwarded
+    );
+    assert_eq!(
+        missing, 0,
+        "records missing from the output, by partition: {missing_by_partition:?}"
+    );
     assert_eq!(stats.forwarded, n, "every record forwarded once by the run");
     assert_eq!((stats.late, stats.dead_letters), (0, 0));
-
-    let ids = id_counts(&read_all(&b, &out));
-    let missing = (0..n)
-        .filter(|i| !ids.contains_key(&format!("r{i}")))
-        .count();
-    let duplicates: u32 = ids.values().map(|c| c - 1).sum();
-    eprintln!("100k/8 partitions/2 workers: missing {missing}, duplicates {duplicates}");
-    assert_eq!(missing, 0, "records missing from the output");
     assert_eq!(ids.len() as u64, n);
     assert_eq!(count(&b, &rej) + count(&b, &dl), 0);
 }

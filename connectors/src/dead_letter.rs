@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a record came from: a Kafka topic partition and offset, or a file, partition 0 and the
 /// 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Origin {
     /// Kafka topic or the file's base name.
     pub source: String,

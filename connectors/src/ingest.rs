@@ -12,7 +12,7 @@ use crate::watermark::{Arrival, Watermarks};
 use timely::dataflow::Stream;
 
 /// One consumed record with where it came from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Record<T> {
     pub origin: Origin,
     pub key: Option<Vec<u8>>,
@@ -22,7 +22,7 @@ pub struct Record<T> {
 }
 
 /// What the source makes of one Kafka record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Ingested<T> {
     /// Decoded and on time: sent at its own event time.
     OnTime(Record<T>),

@@ -9,6 +9,7 @@
 //! | [`membrane_pool`] | fleet membership: register on telemetry, expire after a TTL |
 //! | [`keyed`] | stable keyed randomness (seed, key) → draw, and Flink-style key groups |
 //! | [`event`] | control events (SPEC §2 `control-events`) shared by the operators |
+//! | [`fleet`] | the fleet view: pool, degradation and AIMD driven by telemetry and event time |
 //! | [`config_error`] | the validation error of every operator config |
 //! | [`circuit_breaker`] | Resilience4j-style breaker per membrane |
 //! | [`routing`] | routing strategies over the healthy membranes |
@@ -27,6 +28,7 @@ pub mod circuit_breaker;
 pub mod config_error;
 pub mod degradation;
 pub mod event;
+pub mod fleet;
 pub mod keyed;
 pub mod membrane_pool;
 pub mod priority;

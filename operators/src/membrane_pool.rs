@@ -55,7 +55,7 @@ pub const VNODES: u32 = 40;
 pub const LATENCY_REF_MS: f64 = 100.0;
 
 /// One telemetry report (SPEC §2 `echoflow.telemetry`); the wire decoder converts into it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Telemetry {
     pub membrane: String,
     /// Event time (ms).

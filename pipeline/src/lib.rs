@@ -5,11 +5,15 @@
 //! | module | concept |
 //! |---|---|
 //! | [`config`] | `pipeline.toml` (SPEC §6): every key, its default, validation, environment overrides |
+//! | [`dataflow`] | the dataflow: fast path, slow loop, outputs (SPEC §2–§4) |
+//! | [`replay`] | `echoflow replay`: the dataflow over JSONL files |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
 //! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
 //! | [`simulate`] | `echoflow simulate`: a policy against a modelled fleet fed by a trace |
 
 pub mod config;
+pub mod dataflow;
 pub mod memory_probe;
 pub mod passthrough;
+pub mod replay;
 pub mod simulate;

@@ -3,6 +3,7 @@
 mod config;
 mod not_built;
 mod passthrough;
+mod replay;
 mod reservoir;
 mod simulate;
 mod validate;
@@ -24,7 +25,7 @@ enum Command {
     /// Run the dataflow against Kafka.
     Run(not_built::Any),
     /// Run the dataflow over JSONL files and write every output stream into a folder.
-    Replay(not_built::Any),
+    Replay(replay::Args),
     /// Check a pipeline.toml (environment overrides applied) and report every error.
     Validate(validate::Args),
     /// Produce a scenario's load to Kafka, with simulated membranes.
@@ -44,7 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(_) => not_built::fail("demo", 8),
         Command::Run(_) => not_built::fail("run", 7),
-        Command::Replay(_) => not_built::fail("replay", 7),
+        Command::Replay(args) => replay::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Loadgen(_) => not_built::fail("loadgen", 8),
         Command::Reservoir(cmd) => reservoir::run(cmd),

@@ -6,10 +6,11 @@ use echoflow_connectors::kafka::admin::ensure_topics;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The broker the tests use: `ECHOFLOW_TEST_BROKERS`, default 127.0.0.1:9092 (the one
@@ -55,14 +56,36 @@ pub fn create(brokers: &str, topics: &[&str], partitions: i32) {
     ensure_topics(&KafkaClient::new(brokers), &list).expect("create test topics");
 }
 
-/// Produces `(partition, key, payload)` records and waits for all to be acknowledged.
-/// Returns the offset each record got, in order.
+/// Counts the records the broker did not take, with the last error.
+#[derive(Default)]
+struct DeliveryCheck {
+    failed: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryCheck {}
+
+impl ProducerContext for DeliveryCheck {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = self.last_error.lock() {
+                *last = Some(e.to_string());
+            }
+        }
+    }
+}
+
+/// Produces `(partition, key, payload)` records (idempotently) and waits until the broker has
+/// acknowledged every one; panics, naming the error, if any was not delivered.
 pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, Vec<u8>)]) {
-    let producer: BaseProducer = ClientConfig::new()
+    let producer: BaseProducer<DeliveryCheck> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("linger.ms", "5")
+        .set("enable.idempotence", "true")
         .set("queue.buffering.max.messages", "1000000")
-        .create()
+        .create_with_context(DeliveryCheck::default())
         .expect("test producer");
     for (p, key, payload) in records {
         let mut rec = BaseRecord::to(topic)
@@ -81,8 +104,17 @@ pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, Vec<u8>)]) {
         producer.poll(Duration::ZERO);
     }
     producer
-        .flush(Duration::from_secs(60))
+        .flush(Duration::from_secs(120))
         .expect("flush test records");
+    let ctx = producer.context();
+    let failed = ctx.failed.load(Ordering::Relaxed);
+    assert_eq!(
+        failed,
+        0,
+        "{failed} of {} test records to {topic} were not delivered (last error: {:?})",
+        records.len(),
+        ctx.last_error.lock().ok().and_then(|e| e.clone())
+    );
 }
 
 /// One record read back.

@@ -14,6 +14,7 @@
 //! at worst reprocesses (and re-emits) records whose outputs were not all acknowledged.
 
 pub mod admin;
+pub mod bounds;
 pub mod ledger;
 pub mod sink;
 pub mod source;

@@ -11,12 +11,14 @@
 //!   `idle_timeout` of wall-clock time stops holding the watermark; its next record makes it
 //!   active again (and is late if behind the capability). A partition with unread records is
 //!   never idle, however slowly it is fetched, so a slow fetch cannot make records late.
-//! * Bounded mode (`stop_at_eof`): each partition is read up to the end it had when the source
-//!   reached it; once all are there the capability is released. Used by tests and benches.
+//! * Bounded mode (`stop_at_eof`): each partition is read up to its high watermark at start-up
+//!   ([`super::bounds`]); once all are there the capability is released. Used by tests, benches
+//!   and `replay`-like runs against Kafka.
 //! * Shutdown: when the shared flag is set the source stops consuming and releases its
 //!   capability, so the dataflow drains; the caller then calls [`SourceHandle::final_commit`].
 
 use super::KafkaClient;
+use super::bounds::Bounds;
 use super::ledger::OffsetLedger;
 use crate::dead_letter::Origin;
 use crate::ingest::classify;
@@ -81,6 +83,12 @@ pub enum SourceError {
     Metadata { topic: String, detail: String },
     #[error("cannot assign partitions of {topic}: {source}")]
     Assign { topic: String, source: KafkaError },
+    #[error("cannot read the offsets of {topic} partition {partition} for a bounded run: {source}")]
+    Offsets {
+        topic: String,
+        partition: i32,
+        source: KafkaError,
+    },
 }
 
 /// The consumer's context: librdkafka also reports partition EOF (which the source asks for, to
@@ -228,6 +236,11 @@ where
             topic: config.topic.clone(),
             source,
         })?;
+    let mut bounds = if config.stop_at_eof {
+        Some(read_bounds(&consumer, &config.topic, &tpl, &mine)?)
+    } else {
+        None
+    };
 
     let shared = Rc::new(RefCell::new(Some(Shared {
         consumer,
@@ -279,6 +292,11 @@ where
                         Ok(m) => m,
                         Err(KafkaError::PartitionEOF(p)) => {
                             caught_up.insert(p, Some(now));
+                            if let Some(b) = bounds.as_mut()
+                                && b.pending().any(|q| q == p)
+                            {
+                                note_position(&state.consumer, &config.topic, p, b);
+                            }
                             continue;
                         }
                         Err(e) => {
@@ -293,6 +311,9 @@ where
                         offset: msg.offset(),
                     };
                     caught_up.insert(p, None);
+                    if let Some(b) = bounds.as_mut() {
+                        b.consumed(p, msg.offset());
+                    }
                     consumed += 1;
                     let raw = msg.payload().unwrap_or(&[]);
                     let key = msg.key().map(<[u8]>::to_vec);
@@ -317,8 +338,7 @@ where
             }
 
             activations += 1;
-            let finished =
-                stopping || (config.stop_at_eof && caught_up.values().all(Option::is_some));
+            let finished = stopping || bounds.as_ref().is_some_and(Bounds::done);
             if finished && cap.is_some() {
                 tracing::debug!(topic = %config.topic, worker = index, consumed, activations, "source finished");
                 cap = None;
@@ -341,4 +361,52 @@ where
         }
     });
     Ok((stream, handle))
+}
+
+/// Where a bounded read of `mine` starts (the group's committed offset, else the low watermark)
+/// and ends (the high watermark now).
+fn read_bounds(
+    consumer: &BaseConsumer<Quiet>,
+    topic: &str,
+    assigned: &TopicPartitionList,
+    mine: &[i32],
+) -> Result<Bounds, SourceError> {
+    let timeout = Duration::from_secs(30);
+    let err = |partition: i32| {
+        move |source| SourceError::Offsets {
+            topic: topic.to_string(),
+            partition,
+            source,
+        }
+    };
+    let committed = consumer
+        .committed_offsets(assigned.clone(), timeout)
+        .map_err(err(mine.first().copied().unwrap_or(0)))?;
+    let mut parts = Vec::with_capacity(mine.len());
+    for &p in mine {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, timeout)
+            .map_err(err(p))?;
+        let start = match committed.find_partition(topic, p).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) if o >= low => o,
+            _ => low,
+        };
+        parts.push((p, start, high));
+    }
+    Ok(Bounds::new(parts))
+}
+
+/// After an EOF on `partition`: the consumer's position there, which also counts records it
+/// skipped without delivering (transaction markers).
+fn note_position(consumer: &BaseConsumer<Quiet>, topic: &str, partition: i32, bounds: &mut Bounds) {
+    match consumer.position() {
+        Ok(tpl) => {
+            if let Some(Offset::Offset(o)) =
+                tpl.find_partition(topic, partition).map(|e| e.offset())
+            {
+                bounds.position(partition, o);
+            }
+        }
+        Err(e) => tracing::warn!(topic, partition, error = %e, "cannot read the consumer position"),
+    }
 }

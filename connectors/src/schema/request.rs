@@ -26,7 +26,7 @@ impl Default for RequestLimits {
 }
 
 /// A validated request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     pub id: String,
     /// Event time, ms since the epoch.

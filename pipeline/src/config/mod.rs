@@ -52,6 +52,7 @@ pub mod types;
 
 pub use error::{ConfigError, LoadError, Origin};
 pub use load::{ConfigLoader, FlagValue, Loaded};
+pub use operators::BridgeError;
 pub use redact::{ClientSettings, REDACTED, is_secret};
 pub use render::render_value;
 pub use types::*;

@@ -6,9 +6,16 @@
 //! not the other fails loudly (both sides deny unknown keys), and the tests below check that the
 //! defaults agree.
 
+use echoflow_operators::aimd::AimdConfig;
 use echoflow_operators::autoscale::config::{AutoscalerConfig, SimulateConfig};
+use echoflow_operators::circuit_breaker::BreakerConfig;
+use echoflow_operators::degradation::{DegradationConfig, Thresholds};
+use echoflow_operators::fleet::FleetConfig;
+use echoflow_operators::membrane_pool::PoolConfig;
+use echoflow_operators::red::RedConfig;
+use echoflow_operators::routing::{RoutingConfig, Strategy};
 
-use super::Config;
+use super::{Config, LevelThresholds, RoutingStrategy};
 
 /// A section that the operators' structs could not take (a mismatch between the two sets of
 /// types: a bug, not a user error).
@@ -40,6 +47,101 @@ impl Config {
     pub fn simulate_params(&self) -> Result<SimulateConfig, BridgeError> {
         bridge("simulate", &self.simulate)
     }
+
+    /// `[breaker]` as each membrane's circuit breaker takes it.
+    pub fn breaker_params(&self) -> BreakerConfig {
+        let b = &self.breaker;
+        BreakerConfig {
+            failure_rate: b.failure_rate,
+            min_calls: b.min_calls,
+            window: b.window,
+            permitted_calls: b.permitted_calls,
+            open_ms: b.open_ms,
+            slow_call_ms: b.slow_call_ms,
+            slow_call_rate: b.slow_call_rate,
+            ..BreakerConfig::default()
+        }
+    }
+
+    /// `[red]`.
+    pub fn red_params(&self) -> RedConfig {
+        let r = &self.red;
+        RedConfig {
+            enabled: r.enabled,
+            min_th: r.min_th,
+            max_th: r.max_th,
+            max_p: r.max_p,
+            weight: r.weight,
+            count_spacing: r.count_spacing,
+            seed: r.seed,
+        }
+    }
+
+    /// `[aimd]` with `time.tick_ms`.
+    pub fn aimd_params(&self) -> AimdConfig {
+        let a = &self.aimd;
+        AimdConfig {
+            enabled: a.enabled,
+            enter: a.enter,
+            exit: a.exit,
+            emergency: a.emergency,
+            decrease: a.decrease,
+            increase: a.increase,
+            min_scale: a.min_scale,
+            cooldown_ms: a.cooldown_ms,
+            max_rate: a.max_rate,
+            burst_ms: a.burst_ms,
+            process_memory: a.process_memory,
+            tick_ms: self.time.tick_ms,
+        }
+    }
+
+    /// `[degradation]`.
+    pub fn degradation_params(&self) -> DegradationConfig {
+        let t = |l: &LevelThresholds| Thresholds {
+            partial: l.partial,
+            minimal: l.minimal,
+            emergency: l.emergency,
+            offline: l.offline,
+        };
+        DegradationConfig {
+            enabled: self.degradation.enabled,
+            recovery_delay_ms: self.degradation.recovery_delay_ms,
+            cpu: t(&self.degradation.cpu),
+            memory: t(&self.degradation.memory),
+        }
+    }
+
+    /// `[routing]`.
+    pub fn routing_params(&self) -> RoutingConfig {
+        let r = &self.routing;
+        RoutingConfig {
+            strategy: match r.strategy {
+                RoutingStrategy::RoundRobin => Strategy::RoundRobin,
+                RoutingStrategy::Weighted => Strategy::Weighted,
+                RoutingStrategy::LeastConnections => Strategy::LeastConnections,
+                RoutingStrategy::LeastLoaded => Strategy::LeastLoaded,
+                RoutingStrategy::P2c => Strategy::P2c,
+                RoutingStrategy::ConsistentHash => Strategy::ConsistentHash,
+            },
+            seed: r.seed,
+            hash_epsilon: r.hash_epsilon,
+            membrane_ttl_ms: r.membrane_ttl_ms,
+        }
+    }
+
+    /// The fleet view: pool (TTL, RED weight, breaker), AIMD and degradation.
+    pub fn fleet_params(&self) -> FleetConfig {
+        FleetConfig {
+            pool: PoolConfig {
+                membrane_ttl_ms: self.routing.membrane_ttl_ms,
+                red_weight: self.red.weight,
+                breaker: self.breaker_params(),
+            },
+            aimd: self.aimd_params(),
+            degradation: self.degradation_params(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -57,6 +159,17 @@ mod tests {
             Some(expected.scale_down_stabilization_ms);
         assert_eq!(c.autoscaler_params().unwrap(), expected);
         assert_eq!(c.simulate_params().unwrap(), SimulateConfig::default());
+    }
+
+    #[test]
+    fn operator_defaults_agree() {
+        let c = Config::default();
+        assert_eq!(c.breaker_params(), BreakerConfig::default());
+        assert_eq!(c.red_params(), RedConfig::default());
+        assert_eq!(c.aimd_params(), AimdConfig::default());
+        assert_eq!(c.degradation_params(), DegradationConfig::default());
+        assert_eq!(c.routing_params(), RoutingConfig::default());
+        assert_eq!(c.fleet_params().pool, PoolConfig::default());
     }
 
     #[test]

@@ -1,0 +1,373 @@
+//! The fast path as one timely operator per worker (SPEC §3–§4).
+//!
+//! Inputs: all on-time telemetry (broadcast: every worker sees every report) and the requests of
+//! the key groups this worker owns. Records are held by event time until both input frontiers
+//! have passed it; then, for each time `t` in order:
+//!
+//! 1. the fleet's timers due by `t` fire at their exact deadlines, then the telemetry at `t` is
+//!    applied in (membrane, partition, offset) order and the fleet readings feed degradation and
+//!    AIMD ([`FleetState`]); AIMD scale changes are applied to this worker's token buckets at
+//!    their exact times;
+//! 2. the requests at `t` run in id (byte) order: `late` first (decided by the source), then
+//!    [`Admission::decide`] against the key group's [`ShardState`] (offline → feature_disabled →
+//!    rate_limited → no_healthy_membrane → queue_full → red_drop);
+//! 3. the admitted requests of `t` are evaluated in one batch ([`BatchEvaluator`]) with the
+//!    profile the level calls for: `full` at `normal`, `reduced` at any degraded level;
+//! 4. worker 0 emits the control events (every worker computes the same ones), numbered per
+//!    (ts, kind, subject) in emission order; every worker emits its outcome counts at `t` for the
+//!    autoscaler.
+//!
+//! Timers fire up to the latest event time processed, never beyond: a replay ends where its
+//! input ends, so the same input gives the same events whatever the sources' pacing.
+
+use super::RequestItem;
+use super::params::{Params, PressureSource};
+use echoflow_connectors::dead_letter::DeadLetter;
+use echoflow_connectors::ingest::Record;
+use echoflow_connectors::schema::Request;
+use echoflow_connectors::schema::outputs::{Admitted, ControlEvent, Reason, Rejection};
+use echoflow_operators::admission::{self, Admission, ShardState, Verdict};
+use echoflow_operators::degradation::Level;
+use echoflow_operators::event;
+use echoflow_operators::fleet::FleetState;
+use echoflow_operators::keyed::{key_group, worker_for_group};
+use echoflow_operators::membrane_pool::Telemetry;
+use echoflow_operators::reservoir::{self, ArrayView2, BatchEvaluator, Profile, ProfiledModel};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::{Stream, StreamVec};
+
+/// Request outcomes of one event time on one worker, for the autoscaler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub ts: u64,
+    pub admitted: u64,
+    /// Rejected as `rate_limited`, `red_drop`, `queue_full` or `no_healthy_membrane`.
+    pub shed: u64,
+}
+
+/// What the control operator emits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Out {
+    Admitted(Admitted),
+    Rejected(Rejection),
+    Control(ControlEvent),
+    Counts(Counts),
+    /// A request the reservoir could not evaluate (its error names why).
+    Dead(DeadLetter),
+}
+
+#[derive(Default)]
+struct Pending {
+    telemetry: Vec<Record<Telemetry>>,
+    requests: Vec<RequestItem>,
+}
+
+/// The per-worker state of the fast path.
+struct Worker {
+    fleet: FleetState,
+    admission: Admission,
+    shards: BTreeMap<u32, ShardState>,
+    logical_shards: u32,
+    model: Arc<ProfiledModel>,
+    evaluator: BatchEvaluator,
+    pressure: PressureSource,
+    emits_control: bool,
+    /// (ts, kind, subject) → events emitted so far (the fourth sort key).
+    seq: HashMap<(u64, &'static str, String), u64>,
+    last_t: Option<u64>,
+}
+
+impl Worker {
+    fn process(&mut self, t: u64, mut p: Pending, out: &mut Vec<Out>) {
+        let mut step = self.fleet.advance_to(t);
+        if !p.telemetry.is_empty() {
+            p.telemetry.sort_by(|a, b| {
+                (&a.value.membrane, a.origin.partition, a.origin.offset).cmp(&(
+                    &b.value.membrane,
+                    b.origin.partition,
+                    b.origin.offset,
+                ))
+            });
+            for r in &p.telemetry {
+                self.fleet.on_telemetry(&r.value, &mut step);
+            }
+            self.fleet.settle(t, self.pressure.read(), &mut step);
+        }
+        for c in &step.scale_changes {
+            for shard in self.shards.values_mut() {
+                shard.bucket.set_scale(c.at_ms, c.scale);
+            }
+        }
+        if self.emits_control {
+            // Every event still to come is later than the previous time processed.
+            let last = self.last_t;
+            self.seq.retain(|(ts, _, _), _| Some(*ts) > last);
+            self.last_t = Some(t);
+            for e in step.events {
+                let n = self
+                    .seq
+                    .entry((e.at_ms, e.kind.as_str(), e.subject.clone()))
+                    .or_insert(0);
+                out.push(Out::Control(wire_event(&e, *n)));
+                *n += 1;
+            }
+        }
+        if p.requests.is_empty() {
+            return;
+        }
+        p.requests
+            .sort_by(|a, b| a.0.value.id.as_bytes().cmp(b.0.value.id.as_bytes()));
+        let level = self.fleet.level();
+        let mut counts = Counts {
+            ts: t,
+            ..Counts::default()
+        };
+        let mut admitted: Vec<(Record<Request>, String)> = Vec::new();
+        for (r, late) in p.requests {
+            let q = &r.value;
+            if late {
+                let mut rej = Rejection::new(q.id.clone(), q.ts, Reason::Late);
+                rej.level = Some(level.as_str().to_string());
+                out.push(Out::Rejected(rej));
+                continue;
+            }
+            let group = key_group(q.id.as_bytes(), self.logical_shards);
+            let shard = self.shards.entry(group).or_insert_with(|| {
+                // Only reached if the exchange and the ownership disagree (a bug): stay correct.
+                ShardState::new(self.fleet.governor().config(), self.logical_shards)
+            });
+            let req = admission::Request {
+                id: q.id.as_bytes(),
+                ts: q.ts,
+                priority: q.priority,
+                session: q.session.as_deref().map(str::as_bytes),
+            };
+            match self.admission.decide(self.fleet.pool(), level, shard, &req) {
+                Verdict::Admitted { membrane, .. } => {
+                    let name = self
+                        .fleet
+                        .pool()
+                        .get(membrane)
+                        .map(|m| m.id().to_string())
+                        .unwrap_or_default();
+                    admitted.push((r, name));
+                }
+                Verdict::Rejected(x) => {
+                    let reason = wire_reason(x.reason);
+                    if reason.is_shed() {
+                        counts.shed += 1;
+                    }
+                    out.push(Out::Rejected(Rejection {
+                        id: q.id.clone(),
+                        ts: q.ts,
+                        reason,
+                        membrane: x
+                            .membrane
+                            .and_then(|m| self.fleet.pool().get(m))
+                            .map(|m| m.id().to_string()),
+                        avg_fill: x.avg_fill,
+                        drop_probability: x.drop_probability,
+                        scale: Some(x.scale),
+                        level: Some(x.level.as_str().to_string()),
+                    }));
+                }
+            }
+        }
+        counts.admitted = self.evaluate(level, admitted, out);
+        out.push(Out::Counts(counts));
+    }
+
+    /// Evaluates the admitted requests of one time in a batch; returns how many were admitted.
+    fn evaluate(
+        &self,
+        level: Level,
+        batch: Vec<(Record<Request>, String)>,
+        out: &mut Vec<Out>,
+    ) -> u64 {
+        if batch.is_empty() {
+            return 0;
+        }
+        let profile = if level == Level::Normal {
+            Profile::Full
+        } else {
+            Profile::Reduced
+        };
+        let esn = self.model.get(profile);
+        let views: Vec<_> = batch
+            .iter()
+            .map(|(r, _)| {
+                ArrayView2::from_shape((r.value.steps(), r.value.dim), &r.value.input[..])
+            })
+            .collect();
+        let requests: Result<Vec<_>, _> = views
+            .into_iter()
+            .map(|v| v.map(|input| reservoir::Request { input, state: None }))
+            .collect();
+        let results = match requests {
+            Ok(reqs) => self
+                .evaluator
+                .evaluate(esn, &reqs)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("'input': {e}")),
+        };
+        match results {
+            Ok(outcomes) => {
+                let n = outcomes.len() as u64;
+                for ((r, membrane), o) in batch.into_iter().zip(outcomes) {
+                    let q = r.value;
+                    out.push(Out::Admitted(Admitted {
+                        id: q.id,
+                        ts: q.ts,
+                        membrane,
+                        output: o.output,
+                        level: level.as_str().to_string(),
+                        profile: profile.as_str().to_string(),
+                        tenant: q.tenant,
+                        feature: q.feature,
+                        priority: q.priority.as_str().to_string(),
+                    }));
+                }
+                n
+            }
+            // The decoder checks every input against the model, so this is not expected; if it
+            // happens the requests are not lost but dead-lettered with the evaluator's error.
+            Err(e) => {
+                for (r, _) in batch {
+                    let raw = serde_json::to_vec(&r.value).unwrap_or_default();
+                    out.push(Out::Dead(DeadLetter::new(
+                        &r.origin,
+                        format!("'input': reservoir evaluation failed: {e}"),
+                        &raw,
+                    )));
+                }
+                0
+            }
+        }
+    }
+}
+
+fn wire_reason(r: admission::Reason) -> Reason {
+    match r {
+        admission::Reason::Offline => Reason::Offline,
+        admission::Reason::FeatureDisabled => Reason::FeatureDisabled,
+        admission::Reason::RateLimited => Reason::RateLimited,
+        admission::Reason::NoHealthyMembrane => Reason::NoHealthyMembrane,
+        admission::Reason::QueueFull => Reason::QueueFull,
+        admission::Reason::RedDrop => Reason::RedDrop,
+    }
+}
+
+fn wire_event(e: &event::ControlEvent, seq: u64) -> ControlEvent {
+    ControlEvent {
+        ts: e.at_ms,
+        kind: e.kind.as_str().to_string(),
+        subject: e.subject.clone(),
+        from: e.from.to_string(),
+        to: e.to.to_string(),
+        scale: e.extra.iter().find(|(k, _)| *k == "scale").map(|(_, v)| *v),
+        seq,
+    }
+}
+
+/// The start-up `config` event (SPEC §2): `to` is the configuration's fingerprint.
+pub fn config_event(ts: u64, fingerprint: &str) -> ControlEvent {
+    ControlEvent {
+        ts,
+        kind: "config".into(),
+        subject: "pipeline".into(),
+        from: String::new(),
+        to: fingerprint.to_string(),
+        scale: None,
+        seq: 0,
+    }
+}
+
+/// Builds the control operator. `route` sends each request to the worker owning its key group.
+pub fn control<'scope, P>(
+    telemetry: StreamVec<'scope, u64, Record<Telemetry>>,
+    requests: StreamVec<'scope, u64, RequestItem>,
+    route: P,
+    params: &Params,
+) -> Stream<'scope, u64, Vec<Out>>
+where
+    P: ParallelizationContract<u64, Vec<RequestItem>>,
+{
+    let scope = telemetry.scope();
+    let index = scope.index() as u32;
+    let peers = scope.peers() as u32;
+    let shards = params.logical_shards;
+    let mut worker = Worker {
+        fleet: FleetState::new(params.fleet.clone()),
+        admission: params.admission.clone(),
+        shards: (0..shards)
+            .filter(|g| worker_for_group(*g, shards, peers) == index)
+            .map(|g| (g, ShardState::new(&params.aimd, shards)))
+            .collect(),
+        logical_shards: shards,
+        model: Arc::clone(&params.model),
+        evaluator: BatchEvaluator::default(),
+        pressure: params.pressure.clone(),
+        emits_control: index == 0,
+        seq: HashMap::new(),
+        last_t: None,
+    };
+    let startup = params.config_event.clone().filter(|_| index == 0);
+    telemetry.binary_frontier::<_, CapacityContainerBuilder<Vec<Out>>, _, _, _, _>(
+        requests,
+        Pipeline,
+        route,
+        "Control",
+        move |cap, _info| {
+            let mut first: Option<Capability<u64>> = Some(cap);
+            let mut pending: BTreeMap<u64, (Capability<u64>, Pending)> = BTreeMap::new();
+            let mut out: Vec<Out> = Vec::new();
+            move |(tel, tel_frontier), (req, req_frontier), output| {
+                if let Some(c) = first.take()
+                    && let Some((ts, fp)) = &startup
+                {
+                    output.session(&c).give(Out::Control(config_event(*ts, fp)));
+                }
+                tel.for_each_stamp(|cap, data| {
+                    let Some(cap) = cap.retain_least(0) else {
+                        return;
+                    };
+                    let entry = pending
+                        .entry(*cap.time())
+                        .or_insert_with(|| (cap, Pending::default()));
+                    for batch in data {
+                        entry.1.telemetry.append(batch);
+                    }
+                });
+                req.for_each_stamp(|cap, data| {
+                    let Some(cap) = cap.retain_least(0) else {
+                        return;
+                    };
+                    let entry = pending
+                        .entry(*cap.time())
+                        .or_insert_with(|| (cap, Pending::default()));
+                    for batch in data {
+                        entry.1.requests.append(batch);
+                    }
+                });
+                while let Some((&t, _)) = pending.first_key_value() {
+                    if tel_frontier.less_equal(&t) || req_frontier.less_equal(&t) {
+                        break;
+                    }
+                    let Some((_, (cap, p))) = pending.pop_first() else {
+                        break;
+                    };
+                    worker.process(t, p, &mut out);
+                    if !out.is_empty() {
+                        output.session(&cap).give_iterator(out.drain(..));
+                    }
+                }
+            }
+        },
+    )
+}
