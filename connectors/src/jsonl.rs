@@ -31,20 +31,20 @@ use timely::dataflow::{Scope, Stream};
 /// Errors of JSONL files.
 #[derive(Debug, thiserror::Error)]
 pub enum JsonlError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}: {error}")]
     Open {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -65,9 +65,9 @@ where
     D: Fn(&[u8]) -> Result<(u64, T), FieldError> + 'static,
 {
     let reader = if scope.index() == 0 {
-        let f = File::open(path).map_err(|source| JsonlError::Open {
+        let f = File::open(path).map_err(|error| JsonlError::Open {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Some(BufReader::new(f))
     } else {
@@ -104,10 +104,10 @@ where
                             break;
                         }
                         Ok(_) => {}
-                        Err(source) => {
+                        Err(error) => {
                             errors.borrow_mut().push(JsonlError::Read {
                                 path: path.clone(),
-                                source,
+                                error,
                             });
                             eof = true;
                             break;
@@ -200,9 +200,9 @@ where
 
 fn write_lines<K>(path: &Path, lines: &[(K, String)]) -> Result<(), JsonlError> {
     let tmp = path.with_extension("jsonl.tmp");
-    let werr = |source| JsonlError::Write {
+    let werr = |error| JsonlError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut w = BufWriter::new(File::create(&tmp).map_err(werr)?);
     for (_, l) in lines {

@@ -9,6 +9,7 @@
 //! | [`replay`] | `echoflow replay`: the dataflow over JSONL files |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
 //! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
+//! | [`scenario`] | synthetic fleets: deterministic telemetry and requests (demo, loadgen, tests) |
 //! | [`simulate`] | `echoflow simulate`: a policy against a modelled fleet fed by a trace |
 
 pub mod config;
@@ -16,4 +17,5 @@ pub mod dataflow;
 pub mod memory_probe;
 pub mod passthrough;
 pub mod replay;
+pub mod scenario;
 pub mod simulate;

@@ -1,6 +1,7 @@
 //! Subcommands of the `echoflow` binary (SPEC §5), one module each.
 
 mod config;
+mod loadgen;
 mod not_built;
 mod passthrough;
 mod replay;
@@ -29,7 +30,7 @@ enum Command {
     /// Check a pipeline.toml (environment overrides applied) and report every error.
     Validate(validate::Args),
     /// Produce a scenario's load to Kafka, with simulated membranes.
-    Loadgen(not_built::Any),
+    Loadgen(loadgen::Args),
     /// Fit and evaluate Echo State Network models.
     #[command(subcommand)]
     Reservoir(reservoir::Command),
@@ -47,7 +48,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(_) => not_built::fail("run", 7),
         Command::Replay(args) => replay::run(args),
         Command::Validate(args) => validate::run(args),
-        Command::Loadgen(_) => not_built::fail("loadgen", 8),
+        Command::Loadgen(args) => loadgen::run(args),
         Command::Reservoir(cmd) => reservoir::run(cmd),
         Command::Simulate(args) => simulate::run(args),
         Command::Passthrough(args) => passthrough::run(args),
