@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`config`] | `pipeline.toml` (SPEC §6): every key, its default, validation, environment overrides |
 //! | [`dataflow`] | the dataflow: fast path, slow loop, outputs (SPEC §2–§4) |
+//! | [`run`] | `echoflow run`: the dataflow against Kafka, at-least-once, SIGTERM drain |
 //! | [`replay`] | `echoflow replay`: the dataflow over JSONL files |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
 //! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
@@ -17,5 +18,6 @@ pub mod dataflow;
 pub mod memory_probe;
 pub mod passthrough;
 pub mod replay;
+pub mod run;
 pub mod scenario;
 pub mod simulate;

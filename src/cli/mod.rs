@@ -6,6 +6,7 @@ mod not_built;
 mod passthrough;
 mod replay;
 mod reservoir;
+mod run;
 mod simulate;
 mod validate;
 
@@ -24,7 +25,7 @@ enum Command {
     /// Run the embedded demo: a simulated fleet, no external service needed.
     Demo(not_built::Any),
     /// Run the dataflow against Kafka.
-    Run(not_built::Any),
+    Run(run::Args),
     /// Run the dataflow over JSONL files and write every output stream into a folder.
     Replay(replay::Args),
     /// Check a pipeline.toml (environment overrides applied) and report every error.
@@ -45,7 +46,7 @@ enum Command {
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(_) => not_built::fail("demo", 8),
-        Command::Run(_) => not_built::fail("run", 7),
+        Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Loadgen(args) => loadgen::run(args),
