@@ -3,6 +3,12 @@
 //! Every subcommand lives in its own module under `cli/`; errors surface as one clear line on
 //! standard error and a non-zero exit status.
 
+/// mimalloc instead of glibc malloc: the dataflow allocates and frees many small strings and
+/// vectors per record, where glibc's bin consolidation cost a third of replay time
+/// (BENCHMARKS.md, "The dataflow").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 
 use clap::Parser;

@@ -8,6 +8,8 @@
 //! | [`dataflow`] | the dataflow: fast path, slow loop, outputs (SPEC §2–§4) |
 //! | [`run`] | `echoflow run`: the dataflow against Kafka, at-least-once, SIGTERM drain |
 //! | [`replay`] | `echoflow replay`: the dataflow over JSONL files |
+//! | [`demo`] | `echoflow demo`: a synthetic fleet through the whole dataflow, embedded |
+//! | [`loadgen`] | `echoflow loadgen`: a scenario produced to Kafka in real time |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
 //! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
 //! | [`scenario`] | synthetic fleets: deterministic telemetry and requests (demo, loadgen, tests) |
@@ -15,6 +17,8 @@
 
 pub mod config;
 pub mod dataflow;
+pub mod demo;
+pub mod loadgen;
 pub mod memory_probe;
 pub mod passthrough;
 pub mod replay;

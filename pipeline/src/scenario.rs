@@ -184,45 +184,59 @@ impl Scenario {
 
     /// Every telemetry line in event-time order (by time, then membrane).
     pub fn telemetry(&self) -> impl Iterator<Item = String> + '_ {
-        let period = (1000.0 / self.telemetry_hz.max(0.001)).round().max(1.0) as u64;
-        let n = self.duration_ms / period;
-        (0..n).flat_map(move |k| {
-            let t = self.start_ms + k * period;
-            (0..self.membranes).map(move |m| self.report(m, t, period))
-        })
+        self.telemetry_keyed().map(|(_, _, l)| l)
     }
 
     /// Every request line in event-time order. `mixed` makes one line in 500 malformed.
     pub fn requests(&self) -> impl Iterator<Item = String> + '_ {
+        self.requests_keyed().map(|(_, _, l)| l)
+    }
+
+    /// `(ts, membrane, line)` of every telemetry report, in event-time order.
+    pub fn telemetry_keyed(&self) -> impl Iterator<Item = (u64, String, String)> + '_ {
+        let period = (1000.0 / self.telemetry_hz.max(0.001)).round().max(1.0) as u64;
+        let n = self.duration_ms / period;
+        (0..n).flat_map(move |k| {
+            let t = self.start_ms + k * period;
+            (0..self.membranes).map(move |m| (t, format!("m-{m}"), self.report(m, t, period)))
+        })
+    }
+
+    /// `(ts, id, line)` of every request, in event-time order.
+    pub fn requests_keyed(&self) -> impl Iterator<Item = (u64, String, String)> + '_ {
         let n = (self.rate * self.duration_ms as f64 / 1000.0).round() as u64;
         let spacing = self.duration_ms as f64 / n.max(1) as f64;
         (0..n).map(move |i| {
             let t = self.start_ms + (i as f64 * spacing) as u64;
             let id = format!("r-{i:08}");
-            if self.shape == Shape::Mixed && i % 500 == 499 {
-                return format!(r#"{{"id":"{id}","ts":{t},"tenant":"acme","priority":"urgent"}}"#);
-            }
-            let d = unit_draw(self.seed, id.as_bytes());
-            let priority = match d {
-                x if x < 0.10 => "critical",
-                x if x < 0.30 => "high",
-                x if x < 0.60 => "medium",
-                x if x < 0.85 => "low",
-                _ => "optional",
-            };
-            let input: Vec<[f64; 1]> = (0..self.input_steps)
-                .map(|s| [((i + s as u64) as f64 * 0.3).sin() * 0.5 + 0.5])
-                .collect();
-            json!({
-                "id": id,
-                "ts": t,
-                "tenant": format!("tenant-{}", i % 4),
-                "feature": FEATURES[(i % 3) as usize],
-                "priority": priority,
-                "input": input,
-            })
-            .to_string()
+            (t, id.clone(), self.request(i, t, &id))
         })
+    }
+
+    fn request(&self, i: u64, t: u64, id: &str) -> String {
+        if self.shape == Shape::Mixed && i % 500 == 499 {
+            return format!(r#"{{"id":"{id}","ts":{t},"tenant":"acme","priority":"urgent"}}"#);
+        }
+        let d = unit_draw(self.seed, id.as_bytes());
+        let priority = match d {
+            x if x < 0.10 => "critical",
+            x if x < 0.30 => "high",
+            x if x < 0.60 => "medium",
+            x if x < 0.85 => "low",
+            _ => "optional",
+        };
+        let input: Vec<[f64; 1]> = (0..self.input_steps)
+            .map(|s| [((i + s as u64) as f64 * 0.3).sin() * 0.5 + 0.5])
+            .collect();
+        json!({
+            "id": id,
+            "ts": t,
+            "tenant": format!("tenant-{}", i % 4),
+            "feature": FEATURES[(i % 3) as usize],
+            "priority": priority,
+            "input": input,
+        })
+        .to_string()
     }
 }
 

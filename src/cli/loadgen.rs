@@ -1,10 +1,15 @@
 //! `echoflow loadgen` (SPEC §5): a synthetic fleet's telemetry and requests
-//! ([`echoflow_pipeline::scenario`]), written as JSONL files for `replay` (`--files DIR`).
+//! ([`echoflow_pipeline::scenario`]) produced to the configured Kafka topics in real time
+//! ([`echoflow_pipeline::loadgen`]), or written as JSONL files for `replay` (`--files DIR`).
 
 use anyhow::Context;
+use echoflow_connectors::kafka::KafkaClient;
+use echoflow_pipeline::loadgen::{self, LoadgenOptions};
 use echoflow_pipeline::scenario::{Scenario, Shape};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Produce a scenario's load, with simulated membranes.
 #[derive(clap::Args)]
@@ -33,6 +38,9 @@ pub struct Args {
     /// Write requests.jsonl and telemetry.jsonl into this folder instead of producing to Kafka.
     #[arg(long)]
     files: Option<PathBuf>,
+    /// Produce as fast as the broker takes it instead of pacing records to their ts.
+    #[arg(long)]
+    burst: bool,
 }
 
 impl Args {
@@ -67,7 +75,7 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let scenario = args.scenario()?;
     let Some(dir) = &args.files else {
-        return super::not_built::fail("loadgen (to Kafka; use --files DIR)", 8);
+        return to_kafka(&args, scenario);
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let write = |name: &str, lines: &mut dyn Iterator<Item = String>| -> anyhow::Result<u64> {
@@ -90,6 +98,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "loadgen: {} scenario, {r} requests and {t} telemetry reports → {}",
         scenario.shape,
         dir.display()
+    );
+    Ok(())
+}
+
+fn to_kafka(args: &Args, scenario: Scenario) -> anyhow::Result<()> {
+    let config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
+    let mut client = KafkaClient::new(&config.kafka.brokers);
+    for (k, v) in config.kafka.client.iter() {
+        client.settings.insert(k.to_string(), v.to_string());
+    }
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))
+            .with_context(|| format!("cannot install a handler for signal {signal}"))?;
+    }
+    eprintln!(
+        "loadgen: {} scenario, {} requests/s for {} s, {} membranes → {} and {} on {}",
+        scenario.shape,
+        scenario.rate,
+        scenario.duration_ms / 1000,
+        scenario.membranes,
+        config.topics.requests,
+        config.topics.telemetry,
+        config.kafka.brokers
+    );
+    let stats = loadgen::run(LoadgenOptions {
+        scenario,
+        client,
+        requests_topic: config.topics.requests.clone(),
+        telemetry_topic: config.topics.telemetry.clone(),
+        realtime: !args.burst,
+        shutdown: Some(shutdown),
+    })?;
+    eprintln!(
+        "loadgen: {} requests and {} telemetry reports acknowledged in {:.2} s",
+        stats.requests, stats.telemetry, stats.seconds
     );
     Ok(())
 }

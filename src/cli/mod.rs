@@ -1,8 +1,8 @@
 //! Subcommands of the `echoflow` binary (SPEC §5), one module each.
 
 mod config;
+mod demo;
 mod loadgen;
-mod not_built;
 mod passthrough;
 mod replay;
 mod reservoir;
@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the embedded demo: a simulated fleet, no external service needed.
-    Demo(not_built::Any),
+    Demo(demo::Args),
     /// Run the dataflow against Kafka.
     Run(run::Args),
     /// Run the dataflow over JSONL files and write every output stream into a folder.
@@ -45,7 +45,7 @@ enum Command {
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo(_) => not_built::fail("demo", 8),
+        Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Validate(args) => validate::run(args),

@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod bounds;
 pub mod ledger;
+pub mod producer;
 pub mod sink;
 pub mod source;
 
