@@ -9,11 +9,11 @@
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_connectors::kafka::admin::ensure_topics;
 use echoflow_pipeline::passthrough::{self, PassthroughOptions};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+#[path = "common/raw_kafka.rs"]
+mod raw_kafka;
+use raw_kafka::{producer, raw_loop, send};
+use rdkafka::producer::Producer;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const PARTITIONS: i32 = 8;
@@ -42,7 +42,7 @@ fn main() {
         let out = format!("bench.passthrough.{run}.raw");
         ensure_topics(&client, &[(&out, PARTITIONS)]).expect("topic");
         let t = Instant::now();
-        let moved = raw_loop(&brokers, &input, &out, n);
+        let moved = raw_loop(&brokers, &input, &out, PARTITIONS, n);
         assert_eq!(moved, n);
         t.elapsed().as_secs_f64()
     };
@@ -97,32 +97,6 @@ fn record(i: u64) -> Vec<u8> {
     .into_bytes()
 }
 
-fn producer(brokers: &str) -> BaseProducer {
-    ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
-        .set("compression.type", "lz4")
-        .set("enable.idempotence", "true")
-        .set("queue.buffering.max.messages", "1000000")
-        .create()
-        .expect("producer")
-}
-
-fn send(p: &BaseProducer, topic: &str, part: Option<i32>, key: &[u8], payload: &[u8]) {
-    let mut rec = BaseRecord::to(topic).key(key).payload(payload);
-    rec.partition = part;
-    loop {
-        match p.send(rec) {
-            Ok(()) => return,
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                rec = back;
-                p.poll(Duration::from_millis(5));
-            }
-            Err((e, _)) => panic!("produce: {e}"),
-        }
-    }
-}
-
 fn produce_input(brokers: &str, topic: &str, n: u64) -> u64 {
     let p = producer(brokers);
     let mut bytes = 0;
@@ -142,46 +116,4 @@ fn produce_input(brokers: &str, topic: &str, n: u64) -> u64 {
     }
     p.flush(Duration::from_secs(120)).expect("flush");
     bytes
-}
-
-/// The peer: one thread, one consumer of every partition, one producer, no timely.
-fn raw_loop(brokers: &str, input: &str, output: &str, n: u64) -> u64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("raw-{output}"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition_offset(input, p, Offset::Beginning)
-            .expect("tpl");
-    }
-    consumer.assign(&tpl).expect("assign");
-    let p = producer(brokers);
-    let mut moved = 0;
-    while moved < n {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => {
-                send(
-                    &p,
-                    output,
-                    None,
-                    m.key().unwrap_or(&[]),
-                    m.payload().unwrap_or(&[]),
-                );
-                moved += 1;
-                if moved % 1024 == 0 {
-                    p.poll(Duration::ZERO);
-                }
-            }
-            Some(Err(e)) => panic!("consume: {e}"),
-            None => {}
-        }
-    }
-    p.flush(Duration::from_secs(120)).expect("flush");
-    consumer
-        .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
-        .ok();
-    moved
 }
