@@ -82,7 +82,7 @@ fn main() {
             requests: dir.join("requests.jsonl"),
             telemetry: dir.join("telemetry.jsonl"),
             out: dir.join(format!("out{workers}")),
-            workers,
+            timely: TimelyLayout::Process { workers },
             allowed_lateness_ms: 0,
         })
         .expect("replay");

@@ -7,6 +7,7 @@
 //! (requests + telemetry) per second of wall-clock time.
 
 use crate::dataflow::Params;
+use crate::layout::TimelyLayout;
 use crate::replay::{self, FILES, ReplayError, ReplayOptions};
 use crate::scenario::Scenario;
 use std::collections::BTreeMap;
@@ -95,7 +96,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoSummary, DemoError> {
         requests: input.join("requests.jsonl"),
         telemetry: input.join("telemetry.jsonl"),
         out: o.out.clone(),
-        workers: o.workers,
+        timely: TimelyLayout::Process { workers: o.workers },
         allowed_lateness_ms: 0,
     })?;
     let replay = started.elapsed();

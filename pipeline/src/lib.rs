@@ -9,6 +9,7 @@
 //! | [`run`] | `echoflow run`: the dataflow against Kafka, at-least-once, SIGTERM drain |
 //! | [`replay`] | `echoflow replay`: the dataflow over JSONL files |
 //! | [`demo`] | `echoflow demo`: a synthetic fleet through the whole dataflow, embedded |
+//! | [`layout`] | timely workers and processes (cluster mode) |
 //! | [`loadgen`] | `echoflow loadgen`: a scenario produced to Kafka in real time |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
 //! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
@@ -18,6 +19,7 @@
 pub mod config;
 pub mod dataflow;
 pub mod demo;
+pub mod layout;
 pub mod loadgen;
 pub mod memory_probe;
 pub mod passthrough;

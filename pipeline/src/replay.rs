@@ -4,11 +4,13 @@
 //! ([`echoflow_connectors::jsonl`]); the five outputs are written into the output folder as
 //! `admitted.jsonl`, `rejections.jsonl`, `decisions.jsonl`, `control.jsonl` and
 //! `dead_letter.jsonl`, each sorted by its SPEC §4 key, so the files are byte-identical for any
-//! number of workers. The process's memory pressure is left out (SPEC §3), and the start-up
+//! number of workers or processes (in cluster mode the first worker of process 0 reads the files
+//! and writes the outputs). The process's memory pressure is left out (SPEC §3), and the start-up
 //! `config` event is stamped `ts = 0` so a replay is a pure function of its inputs and
 //! configuration.
 
 use crate::dataflow::{self, Params};
+use crate::layout::TimelyLayout;
 use echoflow_connectors::jsonl::{JsonlError, jsonl_sink, jsonl_source};
 use echoflow_connectors::schema::{Request, decode_telemetry};
 use std::cell::RefCell;
@@ -33,7 +35,7 @@ pub struct ReplayOptions {
     pub requests: PathBuf,
     pub telemetry: PathBuf,
     pub out: PathBuf,
-    pub workers: usize,
+    pub timely: TimelyLayout,
     pub allowed_lateness_ms: u64,
 }
 
@@ -57,11 +59,9 @@ pub fn run(options: ReplayOptions) -> Result<(), ReplayError> {
         path: options.out.clone(),
         source,
     })?;
-    let workers = options.workers.max(1);
-    let guards = timely::execute(timely::Config::process(workers), move |worker| {
-        run_worker(worker, &options)
-    })
-    .map_err(ReplayError::Timely)?;
+    let config = options.timely.config();
+    let guards = timely::execute(config, move |worker| run_worker(worker, &options))
+        .map_err(ReplayError::Timely)?;
     for r in guards.join() {
         r.map_err(ReplayError::Timely)??;
     }

@@ -13,6 +13,7 @@
 
 use crate::dataflow::outputs::OutputTopics;
 use crate::dataflow::{self, Params};
+pub use crate::layout::TimelyLayout;
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_connectors::kafka::sink::{SinkError, kafka_sink};
 use echoflow_connectors::kafka::source::{SourceConfig, SourceError, kafka_source};
@@ -39,41 +40,6 @@ pub struct RunOptions {
     /// Stop once every partition has been read to the end it had at start-up.
     pub stop_at_eof: bool,
     pub shutdown: Option<Arc<AtomicBool>>,
-}
-
-/// How many workers, in how many processes.
-#[derive(Debug, Clone)]
-pub enum TimelyLayout {
-    /// `workers` threads in this process.
-    Process { workers: usize },
-    /// Process `process` of `addresses.len()`, `workers` threads each (timely's cluster mode).
-    Cluster {
-        workers: usize,
-        process: usize,
-        addresses: Vec<String>,
-    },
-}
-
-impl TimelyLayout {
-    fn config(&self) -> timely::Config {
-        match self {
-            TimelyLayout::Process { workers } => timely::Config::process((*workers).max(1)),
-            TimelyLayout::Cluster {
-                workers,
-                process,
-                addresses,
-            } => timely::Config {
-                communication: timely::CommunicationConfig::Cluster {
-                    threads: (*workers).max(1),
-                    process: *process,
-                    addresses: addresses.clone(),
-                    report: false,
-                    zerocopy: false,
-                },
-                worker: timely::WorkerConfig::default(),
-            },
-        }
-    }
 }
 
 /// Errors of a run.

@@ -3,6 +3,7 @@
 
 use echoflow_pipeline::config::ConfigLoader;
 use echoflow_pipeline::dataflow::Params;
+use echoflow_pipeline::layout::TimelyLayout;
 use echoflow_pipeline::replay::{self, FILES, ReplayOptions};
 use echoflow_pipeline::scenario::{Scenario, Shape};
 use serde_json::Value;
@@ -67,7 +68,7 @@ fn replay_files(dir: &Path, toml: &str, workers: usize, out: &str) -> Outputs {
         requests: dir.join("requests.jsonl"),
         telemetry: dir.join("telemetry.jsonl"),
         out: out.clone(),
-        workers,
+        timely: TimelyLayout::Process { workers },
         allowed_lateness_ms: config.time.allowed_lateness_ms,
     })
     .unwrap();

@@ -1,5 +1,6 @@
 //! Subcommands of the `echoflow` binary (SPEC §5), one module each.
 
+mod cluster;
 mod config;
 mod demo;
 mod loadgen;

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use echoflow_pipeline::dataflow::Params;
+use echoflow_pipeline::layout::TimelyLayout;
 use echoflow_pipeline::replay::{self, FILES, ReplayOptions};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,17 +24,15 @@ pub struct Args {
     /// dead_letter.jsonl (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// Worker threads (overrides pipeline.workers); the output does not depend on it.
-    #[arg(long)]
-    workers: Option<u32>,
+    #[command(flatten)]
+    layout: super::cluster::Layout,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    // `--workers` picks the process layout only: the outputs, and so the fingerprint in the
-    // `config` event, do not depend on it.
+    // The layout flags pick the process layout only: the outputs, and so the fingerprint in the
+    // `config` event, do not depend on them.
     let config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
-    let workers = args.workers.unwrap_or(config.pipeline.workers);
-    anyhow::ensure!(workers >= 1, "--workers = 0: allowed is an integer ≥ 1");
+    let layout = args.layout.resolve(config.pipeline.workers)?;
     let mut params = Params::from_config(&config)?;
     params.config_event = Some((0, config.fingerprint()));
     let started = Instant::now();
@@ -42,10 +41,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         requests: args.requests.clone(),
         telemetry: args.telemetry.clone(),
         out: args.out.clone(),
-        workers: workers as usize,
+        timely: layout.clone(),
         allowed_lateness_ms: config.time.allowed_lateness_ms,
     })
     .with_context(|| format!("replay into {}", args.out.display()))?;
+    // In cluster mode the outputs are written by process 0.
+    if let TimelyLayout::Cluster { process, .. } = layout
+        && process != 0
+    {
+        return Ok(());
+    }
     let mut counts = Vec::new();
     for f in FILES {
         let path = args.out.join(f);
@@ -58,10 +63,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
     eprintln!(
-        "replay: {} in {:.2} s ({} workers) → {}",
+        "replay: {} in {:.2} s ({layout:?}) → {}",
         counts.join(", "),
         started.elapsed().as_secs_f64(),
-        workers,
         args.out.display()
     );
     Ok(())

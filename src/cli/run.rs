@@ -1,14 +1,14 @@
 //! `echoflow run` (SPEC §5): the dataflow against Kafka until SIGTERM (or, with `--until-eof`,
 //! until every partition has been read to the end it had at start-up).
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_pipeline::config::Config;
 use echoflow_pipeline::dataflow::outputs::OutputTopics;
 use echoflow_pipeline::dataflow::{Params, PressureSource};
 use echoflow_pipeline::memory_probe::MemoryProbe;
 use echoflow_pipeline::run::{self, RunOptions, TimelyLayout};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,69 +19,11 @@ pub struct Args {
     /// The pipeline.toml (environment overrides applied); the defaults when left out.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Worker threads per process (overrides pipeline.workers).
-    #[arg(long)]
-    workers: Option<u32>,
-    /// Processes in the cluster (timely cluster mode); needs --hostfile.
-    #[arg(long)]
-    processes: Option<usize>,
-    /// This process's index in the hostfile (default: the ordinal at the end of $HOSTNAME, as
-    /// a Kubernetes StatefulSet names its pods).
-    #[arg(long)]
-    process: Option<usize>,
-    /// One `host:port` per line, one line per process.
-    #[arg(long)]
-    hostfile: Option<PathBuf>,
+    #[command(flatten)]
+    layout: super::cluster::Layout,
     /// Stop once every partition has been read to the end it had at start-up (bounded runs).
     #[arg(long)]
     until_eof: bool,
-}
-
-fn layout(args: &Args, workers: usize) -> anyhow::Result<TimelyLayout> {
-    let Some(n) = args.processes.filter(|n| *n > 1) else {
-        return Ok(TimelyLayout::Process { workers });
-    };
-    let Some(hostfile) = &args.hostfile else {
-        bail!("--processes {n} needs --hostfile FILE (one host:port per process)");
-    };
-    let addresses = read_hostfile(hostfile)?;
-    if addresses.len() != n {
-        bail!(
-            "--hostfile {}: {} addresses for --processes {n}; allowed: exactly one per process",
-            hostfile.display(),
-            addresses.len()
-        );
-    }
-    let process = match args.process {
-        Some(p) => p,
-        None => hostname_ordinal().context(
-            "--process not given and $HOSTNAME does not end in -<ordinal>; pass --process I",
-        )?,
-    };
-    if process >= n {
-        bail!("--process {process}: allowed is 0..{}", n - 1);
-    }
-    Ok(TimelyLayout::Cluster {
-        workers,
-        process,
-        addresses,
-    })
-}
-
-fn read_hostfile(path: &Path) -> anyhow::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --hostfile {}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect())
-}
-
-fn hostname_ordinal() -> Option<usize> {
-    let h = std::env::var("HOSTNAME").ok()?;
-    h.rsplit('-').next()?.parse().ok()
 }
 
 fn options(
@@ -119,9 +61,7 @@ fn options(
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
-    let workers = args.workers.unwrap_or(config.pipeline.workers);
-    anyhow::ensure!(workers >= 1, "--workers = 0: allowed is an integer ≥ 1");
-    let layout = layout(&args, workers as usize)?;
+    let layout = args.layout.resolve(config.pipeline.workers)?;
     let mut params = Params::from_config(&config)?;
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -137,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot install a handler for signal {signal}"))?;
     }
     let started = Instant::now();
-    tracing::info!(fingerprint = %config.fingerprint(), workers, "echoflow run starting");
+    tracing::info!(fingerprint = %config.fingerprint(), ?layout, "echoflow run starting");
     run::run(options(&config, params, layout, args.until_eof, shutdown)).context("run")?;
     eprintln!(
         "run: stopped after {:.2} s; offsets committed",
