@@ -10,7 +10,7 @@
 //! | [`policy`] | the policy trait and the factory |
 //! | [`threshold`] | `threshold`: thresholds, cooldowns, adaptive thresholds |
 //! | [`hpa`] | `hpa`: the Kubernetes HPA replica calculator and behavior normalisation |
-//! | [`forecast`] | linear regression, moving average, Holt, the accuracy-tracking ensemble |
+//! | [`forecast`] | linear regression, moving average, Holt, the ESN, the accuracy-tracking ensemble |
 //! | [`predictive`] | `predictive`: scale ahead of the forecast, floored by HPA on scale-up |
 //! | [`cost`] | the cost model's veto of scale-ups that do not pay |
 //! | [`fleet_model`] | the modelled fleet of `echoflow simulate` and the loop that drives a policy |

@@ -4,8 +4,8 @@
 //! Each evaluation observes the offered load L = mean ready utilisation × ready replicas (SPEC §3
 //! utilisation, shed demand included, so L is in replicas' worth of load and does not depend on
 //! how many replicas serve it) and feeds it to the forecaster [`Ensemble`] (linear regression,
-//! moving average, Holt, inverse-error blend; an ESN forecaster plugs in through
-//! [`Forecaster`]), scored online at h = ⌈`horizon_ms` / `interval_ms`⌉ evaluations ahead
+//! moving average, Holt and an echo state network, [`crate::autoscale::forecast::esn`];
+//! inverse-error blend), scored online at h = ⌈`horizon_ms` / `interval_ms`⌉ evaluations ahead
 //! (75 s / 15 s = 5: a replica started now is ready after `startup` 60 s, and the next
 //! evaluation comes one interval later).
 //!
@@ -31,6 +31,8 @@
 //! reversals than HPA; z = 0, HPA's 300 s window and p = 0.72 — a point inside HPA's own
 //! tolerance band [0.63, 0.77] around 0.7 — kept fewer violation minutes than HPA while using
 //! fewer replica-minutes. The margin stays available (`z`) for smoother, forecastable load.
+//! These defaults were chosen before the ESN joined the ensemble and were not re-tuned for it;
+//! BENCHMARKS.md reports what the ESN changed on each trace.
 //!
 //! The decision reports the forecast (D, in replicas' worth of load), the confidence of the
 //! ensemble and the recommendation R.
@@ -112,7 +114,7 @@ impl Predictive {
         Self::with(config, PredictiveParams::default(), default_forecasters())
     }
 
-    /// The policy with explicit tunables and forecasters (an ESN forecaster goes here).
+    /// The policy with explicit tunables and forecasters.
     pub fn with(
         config: &AutoscalerConfig,
         params: PredictiveParams,

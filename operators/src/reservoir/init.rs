@@ -15,13 +15,19 @@
 //! ## Spectral radius
 //!
 //! `W` is scaled by `sr / ρ(W)`, with `ρ` the largest eigenvalue modulus of the non-symmetric
-//! `W`. ReservoirPy asks ARPACK (`scipy.sparse.linalg.eigs(k=1, which="LM")`) for it; echoflow
-//! computes every eigenvalue of the dense `W` with nalgebra's real Schur decomposition
-//! (Hessenberg reduction + Francis double-shift QR), which handles complex-conjugate pairs and
-//! has no convergence-to-the-wrong-eigenvalue failure mode of power iteration. Cost O(u³): about
-//! a second at 500 units in release mode. Where ReservoirPy clamps a zero radius to 1e-8 and
-//! scales by `sr / 1e-8`, echoflow leaves a nilpotent `W` unscaled (scaling it would only
-//! saturate every unit).
+//! `W`. ReservoirPy asks ARPACK (`scipy.sparse.linalg.eigs(k=1, which="LM")`) for it. echoflow:
+//! - up to [`SCHUR_MAX_UNITS`] (64) units, every eigenvalue of the dense `W` from nalgebra's real
+//!   Schur decomposition (Hessenberg reduction + Francis double-shift QR), O(u³) but instant at
+//!   that size ([`spectral_radius_schur`]);
+//! - above, the Krylov–Schur method (Arnoldi with thick restarts, [`spectral`]) on the sparse
+//!   `W`: complex arithmetic, so a dominant complex-conjugate pair is found like a real
+//!   eigenvalue; a residual test, not a step count, ends it; and if it does not converge it
+//!   falls back to the dense Schur form, so the radius is never a power-iteration guess. At
+//!   2,000 units this replaced a 110 s dense Schur decomposition (BENCHMARKS.md, "Reservoir
+//!   engine"); `operators/tests/reservoir_spectral.rs` checks both methods agree to 1e-8.
+//!
+//! Where ReservoirPy clamps a zero radius to 1e-8 and scales by `sr / 1e-8`, echoflow leaves a
+//! nilpotent `W` unscaled (scaling it would only saturate every unit).
 //!
 //! ## Randomness (deviation)
 //!
@@ -40,6 +46,12 @@ use super::deep::Reservoir;
 use super::error::{ReservoirError, Result};
 use super::layer::Layer;
 use super::weights::{Csr, Weights};
+
+pub mod spectral;
+
+/// Largest reservoir whose spectral radius is computed by the dense Schur form; above it,
+/// Krylov–Schur ([`spectral::largest_modulus`]).
+pub const SCHUR_MAX_UNITS: usize = 64;
 
 /// Hyper-parameters of one layer.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,7 +176,9 @@ fn random_sparse(
         .unwrap_or_else(|e| panic!("random_sparse built an inconsistent CSR: {e}"))
 }
 
-/// The spectral radius `max |λ|` of a square matrix, from its real Schur form.
+/// The spectral radius `max |λ|` of a square matrix: the dense Schur form up to
+/// [`SCHUR_MAX_UNITS`], Krylov–Schur above (falling back to the Schur form if it does not
+/// converge).
 ///
 /// ```
 /// use echoflow_operators::reservoir::{Weights, spectral_radius};
@@ -173,19 +187,36 @@ fn random_sparse(
 /// assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
 /// ```
 pub fn spectral_radius(w: &Weights) -> Result<f64> {
+    let n = check_square_finite(w)?;
+    if n > SCHUR_MAX_UNITS
+        && let Some(rho) = spectral::largest_modulus(w, &spectral::ArnoldiParams::default())
+    {
+        return Ok(rho);
+    }
+    spectral_radius_schur(w)
+}
+
+fn check_square_finite(w: &Weights) -> Result<usize> {
     let (r, c) = w.shape();
     if r != c {
         return Err(ReservoirError::Eigen(format!(
             "matrix is {r}×{c}, not square"
         )));
     }
-    if r == 0 {
-        return Ok(0.0);
-    }
     if !w.is_finite() {
         return Err(ReservoirError::Eigen(
             "matrix has non-finite entries".into(),
         ));
+    }
+    Ok(r)
+}
+
+/// The spectral radius from every eigenvalue of the dense matrix (real Schur form), at any
+/// size: O(u³) time and a dense u × u copy.
+pub fn spectral_radius_schur(w: &Weights) -> Result<f64> {
+    let r = check_square_finite(w)?;
+    if r == 0 {
+        return Ok(0.0);
     }
     let dense = w.to_dense();
     let m = DMatrix::from_fn(r, r, |i, j| dense[(i, j)]);

@@ -20,7 +20,7 @@
 //! | [`deep`] | stacked layers and the concatenated state |
 //! | [`readout`] | the linear readout |
 //! | [`ridge`] | ridge regression of the readout (ReservoirPy's centred formulation) |
-//! | [`init`] | seeded initialisers and the spectral radius (real Schur form) |
+//! | [`init`] | seeded initialisers and the spectral radius (Schur form; Krylov–Schur above 64 units) |
 //! | [`esn`] | reservoir + readout: next-step fit and sequential evaluation |
 //! | [`batch`] | batched evaluation over many requests with rayon, batch-size invariant |
 //! | [`profile`] | `full` / `reduced` profiles |
@@ -32,8 +32,8 @@
 //!
 //! Where echoflow deviates from ReservoirPy (each module says why): random draws come from
 //! ChaCha20 rather than NumPy's PCG64, so the same seed gives a different reservoir
-//! ([`init`]); the spectral radius is computed from all eigenvalues rather than ARPACK's
-//! largest ([`init`]); the ridge system is solved by Cholesky with a residual check rather than
+//! ([`init`]); the spectral radius comes from the dense Schur form up to 64 units and from
+//! echoflow's own Krylov–Schur iteration above, rather than ARPACK ([`init`]); the ridge system is solved by Cholesky with a residual check rather than
 //! LAPACK `sysv` ([`ridge`]); NRMSE divides by the standard deviation, per SPEC ([`score`]).
 //! This module does no I/O: model files are read from and written to any `Read + Seek` /
 //! `Write + Seek` the caller opens.

@@ -88,10 +88,13 @@ impl Ensemble {
         Ensemble {
             members: members
                 .into_iter()
-                .map(|f| Member {
-                    f,
-                    pending: VecDeque::with_capacity(horizon + 1),
-                    mse: None,
+                .map(|mut f| {
+                    f.reserve_horizon(horizon);
+                    Member {
+                        f,
+                        pending: VecDeque::with_capacity(horizon + 1),
+                        mse: None,
+                    }
                 })
                 .collect(),
             horizon,
@@ -246,6 +249,7 @@ impl Ensemble {
 mod tests {
     use super::*;
     use crate::autoscale::forecast::default_forecasters;
+    use crate::autoscale::forecast::moving_average::MovingAverage;
 
     #[test]
     fn best_picks_the_exact_member_on_a_line() {
@@ -261,16 +265,64 @@ mod tests {
     }
 
     #[test]
-    fn nrmse_is_rmse_over_std() {
-        let mut e = Ensemble::new(default_forecasters(), 1, Selection::Blend, 0.1);
-        for x in 0..200 {
-            e.observe(if x % 2 == 0 { 1.0 } else { 3.0 });
+    fn the_esn_wins_the_selection_and_the_blend_on_a_sine() {
+        let sine = |t: usize| 200.0 + 50.0 * (t as f64 * std::f64::consts::TAU / 24.0).sin();
+        let mut best = Ensemble::new(default_forecasters(), 5, Selection::Best, 0.1);
+        let mut blend = Ensemble::new(default_forecasters(), 5, Selection::Blend, 0.1);
+        for t in 0..600 {
+            best.observe(sine(t));
+            blend.observe(sine(t));
         }
-        let nrmse = e.nrmse().unwrap();
-        assert!(
-            nrmse > 0.3,
-            "an alternating series is hard to forecast: {nrmse}"
-        );
-        assert!(e.confidence() < 0.9);
+        let names: Vec<&str> = best.member_rmse().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names[3], "esn");
+        assert_eq!(best.weights(5), vec![0.0, 0.0, 0.0, 1.0]);
+        let w = blend.weights(5);
+        assert!(w[3] > 0.9, "blend weights {w:?}");
+        let rmse: Vec<f64> = best
+            .member_rmse()
+            .iter()
+            .map(|(_, r)| r.expect("scored"))
+            .collect();
+        assert!(rmse[3] < 0.1 * rmse[..3].iter().copied().fold(f64::INFINITY, f64::min));
+        // The blend's own horizon error follows its best member's.
+        assert!(blend.rmse().expect("scored") < 0.2 * rmse[1], "{rmse:?}");
+        let p = best.forecast(5).expect("forecast");
+        assert!((p - sine(604)).abs() < 2.0, "{p} vs {}", sine(604));
+    }
+
+    #[test]
+    fn nrmse_is_rmse_over_std() {
+        // Persistence (a moving average of 1) on 1, 3, 1, 3, …: every horizon-1 error is 2.
+        let y = |x: usize| if x.is_multiple_of(2) { 1.0 } else { 3.0 };
+        let members: Vec<Box<dyn Forecaster + Send>> = vec![Box::new(MovingAverage::new(1))];
+        let mut e = Ensemble::new(members, 1, Selection::Blend, 0.1);
+        for x in 0..200 {
+            e.observe(y(x));
+        }
+        let targets: Vec<f64> = (1..200).map(y).collect();
+        let mean = targets.iter().sum::<f64>() / 199.0;
+        let std = (targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / 199.0).sqrt();
+        let nrmse = e.nrmse().expect("scored");
+        assert!((nrmse - 2.0 / std).abs() < 1e-9, "{nrmse} vs {}", 2.0 / std);
+        // RMSE 2 against a mean |y| of about 2 (its EWMA oscillates around 2).
+        assert!(e.confidence() < 0.1, "{}", e.confidence());
+    }
+
+    #[test]
+    fn the_esn_learns_an_alternating_series_the_others_cannot() {
+        let classic: Vec<Box<dyn Forecaster + Send>> =
+            default_forecasters().into_iter().take(3).collect();
+        let mut classic = Ensemble::new(classic, 1, Selection::Blend, 0.1);
+        let mut all = Ensemble::new(default_forecasters(), 1, Selection::Blend, 0.1);
+        for x in 0..400usize {
+            let y = if x.is_multiple_of(2) { 1.0 } else { 3.0 };
+            classic.observe(y);
+            all.observe(y);
+        }
+        assert!(classic.nrmse().expect("scored") > 0.3);
+        assert!(classic.confidence() < 0.9);
+        assert!(all.rmse().expect("scored") < 0.01 * classic.rmse().expect("scored"));
+        assert!(all.confidence() > 0.99, "{}", all.confidence());
+        assert!(all.weights(1)[3] > 0.99);
     }
 }

@@ -1,21 +1,25 @@
-//! Forecasters of the predictive policy (SPEC §3 `predictive`), behind one trait so that an
-//! Echo State Network forecaster built on [`crate::reservoir`] plugs in later.
+//! Forecasters of the predictive policy (SPEC §3 `predictive`: linear regression, moving average,
+//! Holt exponential smoothing and an ESN), behind one trait.
 //!
 //! The series is one value per autoscaler evaluation (the offered load in replicas' worth, see
 //! [`crate::autoscale::utilization::FleetView::load_in_replicas`]). Each forecaster predicts `h`
 //! evaluations ahead from what it has observed. The earlier system's `ScalingOptimizer`
-//! (`shared/sources/001_*.txt`) names the same three models — linear regression, moving average,
-//! exponential smoothing — with prediction-accuracy monitoring; the models here are the textbook
-//! ones (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, §8.2 for Holt's linear
-//! trend method), their defaults echoflow's:
+//! (`shared/sources/001_*.txt`) names linear regression, moving average and exponential
+//! smoothing with prediction-accuracy monitoring; the models here are the textbook ones
+//! (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, §8.2 for Holt's linear
+//! trend method; Jaeger's echo state network in generative mode for the ESN), their defaults
+//! echoflow's:
 //! - [`linear::LinearRegression`]: least squares line over the last `window` (8) points,
 //!   extrapolated;
 //! - [`moving_average::MovingAverage`]: mean of the last `window` (4) points, flat;
 //! - [`holt::Holt`]: double exponential smoothing, α = 0.5, β = 0.2, damped extrapolation off;
+//! - [`esn::Esn`]: a 50-unit ESN on [`crate::reservoir`], direct readouts refitted every 64 evaluations
+//!   on the last 256;
 //! - [`ensemble::Ensemble`]: online accuracy of each at the horizon and the best or an
 //!   error-weighted blend, with a confidence.
 
 pub mod ensemble;
+pub mod esn;
 pub mod holt;
 pub mod linear;
 pub mod moving_average;
@@ -24,6 +28,10 @@ pub mod moving_average;
 pub trait Forecaster {
     /// A short name (`linear`, `moving_average`, `holt`, `esn`, …).
     fn name(&self) -> &'static str;
+    /// Announces the largest horizon that will be asked for, so that a forecaster whose
+    /// forecasts are costly can compute them once per observation (the ESN does). Optional:
+    /// the default ignores it, and any horizon may still be asked for.
+    fn reserve_horizon(&mut self, _h: usize) {}
     /// Consumes the next observation.
     fn observe(&mut self, y: f64);
     /// The forecast `h ≥ 1` steps after the last observation; `None` until it has enough data.
@@ -34,6 +42,9 @@ impl<F: Forecaster + ?Sized> Forecaster for Box<F> {
     fn name(&self) -> &'static str {
         (**self).name()
     }
+    fn reserve_horizon(&mut self, h: usize) {
+        (**self).reserve_horizon(h)
+    }
     fn observe(&mut self, y: f64) {
         (**self).observe(y)
     }
@@ -42,11 +53,28 @@ impl<F: Forecaster + ?Sized> Forecaster for Box<F> {
     }
 }
 
-/// The three built-in forecasters with their defaults.
+/// The built-in forecasters with their defaults: linear regression, moving average, Holt and
+/// the ESN (which is left out only if its reservoir cannot be drawn, which the defaults rule
+/// out; a test checks that all four are present).
 pub fn default_forecasters() -> Vec<Box<dyn Forecaster + Send>> {
-    vec![
+    let mut v: Vec<Box<dyn Forecaster + Send>> = vec![
         Box::new(linear::LinearRegression::new(8)),
         Box::new(moving_average::MovingAverage::new(4)),
         Box::new(holt::Holt::new(0.5, 0.2)),
-    ]
+    ];
+    if let Ok(esn) = esn::Esn::new(esn::EsnParams::default()) {
+        v.push(Box::new(esn));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_ensemble_has_all_four_forecasters() {
+        let names: Vec<&str> = default_forecasters().iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["linear", "moving_average", "holt", "esn"]);
+    }
 }
