@@ -39,7 +39,7 @@ fn two_processes_write_what_one_process_writes() {
             "--scenario",
             "mixed",
             "--seconds",
-            "8",
+            "20",
             "--files",
             p(&input),
         ])
