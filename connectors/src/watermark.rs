@@ -7,7 +7,8 @@
 //!   above always has `ts` ≥ the watermark, so it can be sent at its own event time.
 //! * A partition that has seen no record holds the watermark at 0. A partition the caller marks
 //!   **idle** (no record for `idle_timeout_ms` of wall-clock time, which only `run` measures) stops
-//!   holding it. When every partition is idle the watermark is the largest of their bounds, so an
+//!   holding it. When every partition is idle the watermark is just past the largest of their bounds (so
+//!   the tail of a quiet stream completes), so an
 //!   idle worker never holds back the others; a record that then arrives behind the released
 //!   watermark is late as well (the source checks `ts` against its capability).
 //!
@@ -99,7 +100,14 @@ impl Watermarks {
             .filter(|p| !p.idle)
             .map(|p| self.bound(p))
             .min();
-        active.or_else(|| self.partitions.values().map(|p| self.bound(p)).max())
+        // All idle: everything read is complete, including its latest time (+1), so the tail
+        // of a stream that has gone quiet is processed without waiting for more input.
+        active.or_else(|| {
+            self.partitions
+                .values()
+                .map(|p| self.bound(p).saturating_add(1))
+                .max()
+        })
     }
 }
 
@@ -119,14 +127,14 @@ mod tests {
     }
 
     #[test]
-    fn all_idle_releases_to_the_largest_bound() {
+    fn all_idle_releases_just_past_the_largest_bound() {
         let mut w = Watermarks::new(5);
         w.observe(0, 100);
         w.observe(1, 20);
         w.set_idle(0, true);
         assert_eq!(w.watermark(), Some(15));
         w.set_idle(1, true);
-        assert_eq!(w.watermark(), Some(95));
+        assert_eq!(w.watermark(), Some(96));
         w.observe(1, 30);
         assert_eq!(w.watermark(), Some(25));
     }
