@@ -7,9 +7,10 @@
 //!   above always has `ts` ≥ the watermark, so it can be sent at its own event time.
 //! * A partition that has seen no record holds the watermark at 0. A partition the caller marks
 //!   **idle** (no record for `idle_timeout_ms` of wall-clock time, which only `run` measures) stops
-//!   holding it. When every partition is idle the watermark is just past the largest of their bounds (so
-//!   the tail of a quiet stream completes), so an
-//!   idle worker never holds back the others; a record that then arrives behind the released
+//!   holding it. When every partition is idle the watermark is just past the largest of their
+//!   bounds, so the tail of a quiet stream completes; with [`Watermarks::watermark_or_idle`] the
+//!   caller also gives a floor (`run`: the wall clock), so a worker whose partitions are all idle
+//!   — or empty — never holds back the others. A record that then arrives behind the released
 //!   watermark is late as well (the source checks `ts` against its capability).
 //!
 //! ```
@@ -92,6 +93,17 @@ impl Watermarks {
             .map_or(0, |m| m.saturating_sub(self.allowed_lateness_ms))
     }
 
+    /// The watermark; when every partition is idle, at least `idle_floor` (in `run` the wall
+    /// clock less the allowed lateness, so idle and empty partitions follow real time).
+    pub fn watermark_or_idle(&self, idle_floor: u64) -> Option<u64> {
+        let w = self.watermark()?;
+        if self.partitions.values().all(|p| p.idle) {
+            Some(w.max(idle_floor))
+        } else {
+            Some(w)
+        }
+    }
+
     /// The watermark, or `None` when no partition is tracked.
     pub fn watermark(&self) -> Option<u64> {
         let active = self
@@ -137,6 +149,19 @@ mod tests {
         assert_eq!(w.watermark(), Some(96));
         w.observe(1, 30);
         assert_eq!(w.watermark(), Some(25));
+    }
+
+    #[test]
+    fn an_idle_floor_moves_only_an_all_idle_worker() {
+        let mut w = Watermarks::new(0);
+        w.add_partition(0);
+        w.add_partition(1);
+        w.observe(0, 100);
+        w.set_idle(1, true);
+        assert_eq!(w.watermark_or_idle(5_000), Some(100));
+        w.set_idle(0, true);
+        assert_eq!(w.watermark_or_idle(5_000), Some(5_000));
+        assert_eq!(w.watermark_or_idle(50), Some(101));
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! * Idleness: a partition that has been caught up (at its end: no record left to read) for
 //!   `idle_timeout` of wall-clock time stops holding the watermark; its next record makes it
 //!   active again (and is late if behind the capability). A partition with unread records is
-//!   never idle, however slowly it is fetched, so a slow fetch cannot make records late.
+//!   never idle, however slowly it is fetched, so a slow fetch cannot make records late. When
+//!   all of a worker's partitions are idle (or empty) its capability follows the wall clock less
+//!   the allowed lateness ([`crate::watermark::Watermarks::watermark_or_idle`]), so it never
+//!   holds back the workers that have data.
 //! * Bounded mode (`stop_at_eof`): each partition is read up to its high watermark at start-up
 //!   ([`super::bounds`]); once all are there the capability is released. Used by tests, benches
 //!   and `replay`-like runs against Kafka.
@@ -342,8 +345,10 @@ where
             if finished && cap.is_some() {
                 tracing::debug!(topic = %config.topic, worker = index, consumed, activations, "source finished");
                 cap = None;
-            } else if let (Some(c), Some(w)) = (cap.as_mut(), marks.watermark())
-                && w > *c.time()
+            } else if let (Some(c), Some(w)) = (
+                cap.as_mut(),
+                marks.watermark_or_idle(wall_ms().saturating_sub(config.allowed_lateness_ms)),
+            ) && w > *c.time()
             {
                 c.downgrade(&w);
             }
@@ -409,4 +414,13 @@ fn note_position(consumer: &BaseConsumer<Quiet>, topic: &str, partition: i32, bo
         }
         Err(e) => tracing::warn!(topic, partition, error = %e, "cannot read the consumer position"),
     }
+}
+
+/// The wall clock in ms since the epoch: the watermark floor of a worker whose partitions are
+/// all idle.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
