@@ -99,24 +99,17 @@ fn run_on_kafka_with_two_workers_equals_replay_on_files() {
 
     let d = dir("equals-replay");
     let config = d.join("pipeline.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kafka]\nbrokers = \"{b}\"\ngroup_id = \"{}\"\n\
-             [topics]\nrequests = \"{}\"\ntelemetry = \"{}\"\nadmitted = \"{}\"\n\
-             rejections = \"{}\"\ndecisions = \"{}\"\ncontrol = \"{}\"\ndead_letter = \"{}\"\n\
-             [aimd]\nprocess_memory = false\n",
-            unique("group"),
-            t["requests"],
-            t["telemetry"],
-            t["admitted"],
-            t["rejections"],
-            t["decisions"],
-            t["control"],
-            t["dead"]
-        ),
-    )
-    .expect("write config");
+    let topics = [
+        "requests",
+        "telemetry",
+        "admitted",
+        "rejections",
+        "decisions",
+        "control",
+        "dead",
+    ]
+    .map(|n| t[n].as_str());
+    std::fs::write(&config, pipeline_toml(&b, &unique("group"), topics)).expect("write config");
     let cfg = config.to_str().expect("UTF-8 path");
     echoflow(&["run", "--config", cfg, "--workers", "2", "--until-eof"]);
 

@@ -43,23 +43,8 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     let dir = std::env::temp_dir().join(format!("echoflow-sigterm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config = dir.join("pipeline.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[kafka]\nbrokers = \"{b}\"\ngroup_id = \"{}\"\n[topics]\nrequests = \"{}\"\n\
-             telemetry = \"{}\"\nadmitted = \"{}\"\nrejections = \"{}\"\ndecisions = \"{}\"\n\
-             control = \"{}\"\ndead_letter = \"{}\"\n[aimd]\nprocess_memory = false\n",
-            unique("group"),
-            t[0],
-            t[1],
-            t[2],
-            t[3],
-            t[4],
-            t[5],
-            t[6]
-        ),
-    )
-    .expect("config");
+    let topics = [&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6]].map(String::as_str);
+    std::fs::write(&config, pipeline_toml(&b, &unique("group"), topics)).expect("config");
     let cfg = config.to_str().expect("UTF-8 path");
     let mut child = Command::new(env!("CARGO_BIN_EXE_echoflow"))
         .args(["run", "--config", cfg, "--workers", "2"])

@@ -207,3 +207,15 @@ pub fn request(id: &str, ts: u64) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// A pipeline.toml for `echoflow run` on `brokers` with these topics, in the order requests,
+/// telemetry, admitted, rejections, decisions, control, dead letter; the process's memory
+/// pressure is left out so runs compare with `replay`.
+pub fn pipeline_toml(brokers: &str, group: &str, topics: [&str; 7]) -> String {
+    let [req, tel, adm, rej, dec, ctl, dead] = topics;
+    format!(
+        "[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{group}\"\n[topics]\nrequests = \"{req}\"\n\
+         telemetry = \"{tel}\"\nadmitted = \"{adm}\"\nrejections = \"{rej}\"\ndecisions = \"{dec}\"\n\
+         control = \"{ctl}\"\ndead_letter = \"{dead}\"\n[aimd]\nprocess_memory = false\n"
+    )
+}

@@ -19,6 +19,7 @@
 //! Like the fast path's timers, evaluations run up to the latest event time processed.
 
 use super::control::Counts;
+use super::drain_input;
 use super::params::Params;
 use echoflow_connectors::ingest::Record;
 use echoflow_operators::autoscale::decision::Decision;
@@ -126,30 +127,19 @@ where
             let mut pending: BTreeMap<u64, Held> = BTreeMap::new();
             let mut out: Vec<Decision> = Vec::new();
             move |(tel, tel_frontier), (cnt, cnt_frontier), output| {
-                tel.for_each_stamp(|cap, data| {
-                    if !active {
-                        return;
-                    }
-                    let Some(cap) = cap.retain_least(0) else {
-                        return;
-                    };
-                    let entry = pending
-                        .entry(*cap.time())
-                        .or_insert_with(|| (cap, Vec::new(), Vec::new()));
-                    for batch in data {
+                drain_input(tel, |cap, batch| {
+                    if active {
+                        let entry = pending
+                            .entry(*cap.time())
+                            .or_insert_with(|| (cap.clone(), Vec::new(), Vec::new()));
                         entry.1.append(batch);
                     }
                 });
-                cnt.for_each_stamp(|cap, data| {
-                    let Some(cap) = cap.retain_least(0) else {
-                        return;
-                    };
+                drain_input(cnt, |cap, batch| {
                     let entry = pending
                         .entry(*cap.time())
-                        .or_insert_with(|| (cap, Vec::new(), Vec::new()));
-                    for batch in data {
-                        entry.2.append(batch);
-                    }
+                        .or_insert_with(|| (cap.clone(), Vec::new(), Vec::new()));
+                    entry.2.append(batch);
                 });
                 while let Some((&t, _)) = pending.first_key_value() {
                     if tel_frontier.less_equal(&t) || cnt_frontier.less_equal(&t) {

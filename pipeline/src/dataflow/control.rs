@@ -20,8 +20,8 @@
 //! Timers fire up to the latest event time processed, never beyond: a replay ends where its
 //! input ends, so the same input gives the same events whatever the sources' pacing.
 
-use super::RequestItem;
 use super::params::{Params, PressureSource};
+use super::{RequestItem, drain_input};
 use echoflow_connectors::dead_letter::DeadLetter;
 use echoflow_connectors::ingest::Record;
 use echoflow_connectors::schema::Request;
@@ -333,27 +333,17 @@ where
                 {
                     output.session(&c).give(Out::Control(config_event(*ts, fp)));
                 }
-                tel.for_each_stamp(|cap, data| {
-                    let Some(cap) = cap.retain_least(0) else {
-                        return;
-                    };
+                drain_input(tel, |cap, batch| {
                     let entry = pending
                         .entry(*cap.time())
-                        .or_insert_with(|| (cap, Pending::default()));
-                    for batch in data {
-                        entry.1.telemetry.append(batch);
-                    }
+                        .or_insert_with(|| (cap.clone(), Pending::default()));
+                    entry.1.telemetry.append(batch);
                 });
-                req.for_each_stamp(|cap, data| {
-                    let Some(cap) = cap.retain_least(0) else {
-                        return;
-                    };
+                drain_input(req, |cap, batch| {
                     let entry = pending
                         .entry(*cap.time())
-                        .or_insert_with(|| (cap, Pending::default()));
-                    for batch in data {
-                        entry.1.requests.append(batch);
-                    }
+                        .or_insert_with(|| (cap.clone(), Pending::default()));
+                    entry.1.requests.append(batch);
                 });
                 while let Some((&t, _)) = pending.first_key_value() {
                     if tel_frontier.less_equal(&t) || req_frontier.less_equal(&t) {

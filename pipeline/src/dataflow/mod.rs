@@ -153,6 +153,24 @@ pub fn build<'scope>(
     }
 }
 
+/// Drains an input, handing each batch to `put` with a capability for its time (output 0): the
+/// first step of the operators that hold records by event time.
+pub(crate) fn drain_input<D, P>(
+    input: &mut InputHandleCore<u64, Vec<D>, P>,
+    mut put: impl FnMut(&Capability<u64>, &mut Vec<D>),
+) where
+    P: Pull<Message<u64, Vec<D>>>,
+{
+    input.for_each_stamp(|cap, data| {
+        let Some(cap) = cap.retain_least(0) else {
+            return;
+        };
+        for batch in data {
+            put(&cap, batch);
+        }
+    });
+}
+
 fn dead_only<'scope, T: 'static>(
     s: IngestStream<'scope, T>,
 ) -> Stream<'scope, u64, Vec<DeadLetter>> {
@@ -170,4 +188,7 @@ fn dead_only<'scope, T: 'static>(
     })
 }
 
-use timely::dataflow::operators::Concat;
+use timely::communication::Pull;
+use timely::dataflow::channels::Message;
+use timely::dataflow::operators::generic::InputHandleCore;
+use timely::dataflow::operators::{Capability, Concat};
