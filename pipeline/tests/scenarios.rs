@@ -437,3 +437,21 @@ fn the_autoscaler_counts_shed_demand_as_demand() {
     );
     assert_eq!(s(&shed.decisions[1], "action"), "scale_up");
 }
+
+#[test]
+fn a_time_window_breaker_opens_on_the_burst_too() {
+    let sc = scenario(Shape::ErrorBurst, 30);
+    let toml = "[breaker]\nwindow_type = \"time\"\nwindow_ms = 2000\nopen_ms = 5000";
+    let o = replay_with(&sc, toml, 1);
+    let opened: Vec<_> = events(&o, "breaker")
+        .into_iter()
+        .filter(|e| e["subject"] == "m-0" && e["to"] == "open")
+        .collect();
+    assert!(!opened.is_empty());
+    let at = ts(opened[0]) - sc.start_ms;
+    // 90 % failures from 10 s: the 2 s window reaches a 50 % failure rate about 1 s later.
+    assert!(
+        (10_500..=12_000).contains(&at),
+        "opened {at} ms into the run"
+    );
+}

@@ -8,14 +8,14 @@
 
 use echoflow_operators::aimd::AimdConfig;
 use echoflow_operators::autoscale::config::{AutoscalerConfig, SimulateConfig};
-use echoflow_operators::circuit_breaker::BreakerConfig;
+use echoflow_operators::circuit_breaker::{BreakerConfig, WindowType};
 use echoflow_operators::degradation::{DegradationConfig, Thresholds};
 use echoflow_operators::fleet::FleetConfig;
 use echoflow_operators::membrane_pool::PoolConfig;
 use echoflow_operators::red::RedConfig;
 use echoflow_operators::routing::{RoutingConfig, Strategy};
 
-use super::{Config, LevelThresholds, RoutingStrategy};
+use super::{BreakerWindowType, Config, LevelThresholds, RoutingStrategy};
 
 /// A section that the operators' structs could not take (a mismatch between the two sets of
 /// types: a bug, not a user error).
@@ -59,7 +59,11 @@ impl Config {
             open_ms: b.open_ms,
             slow_call_ms: b.slow_call_ms,
             slow_call_rate: b.slow_call_rate,
-            ..BreakerConfig::default()
+            window_type: match b.window_type {
+                BreakerWindowType::Count => WindowType::Count,
+                BreakerWindowType::Time => WindowType::Time,
+            },
+            window_ms: b.window_ms,
         }
     }
 

@@ -24,7 +24,9 @@
 //! ```
 
 use super::render::{render_float, render_value};
-use super::types::{AutoscalerPolicy, RoutingStrategy, ScalingPolicyKind, SelectPolicy};
+use super::types::{
+    AutoscalerPolicy, BreakerWindowType, RoutingStrategy, ScalingPolicyKind, SelectPolicy,
+};
 
 /// The TOML type a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +314,12 @@ pub const KEYS: &[KeySpec] = &[
     key("breaker.open_ms", I, ms(1, DAY_MS)),
     key("breaker.slow_call_ms", I, ms(0, DAY_MS)),
     key("breaker.slow_call_rate", F, FRACTION),
+    key(
+        "breaker.window_type",
+        S,
+        Rule::OneOf(&BreakerWindowType::NAMES),
+    ),
+    key("breaker.window_ms", I, ms(1, DAY_MS)),
     key(
         "autoscaler.policy",
         S,

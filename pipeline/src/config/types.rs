@@ -327,6 +327,22 @@ pub struct Breaker {
     pub open_ms: u64,
     pub slow_call_ms: u64,
     pub slow_call_rate: f64,
+    /// `count`: the last `window` calls; `time`: the calls reported in the last `window_ms`.
+    pub window_type: BreakerWindowType,
+    pub window_ms: u64,
+}
+
+/// The breaker's sliding window kinds (Resilience4j's `COUNT_BASED` / `TIME_BASED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerWindowType {
+    Count,
+    Time,
+}
+
+impl BreakerWindowType {
+    /// The names accepted in `breaker.window_type`.
+    pub const NAMES: [&'static str; 2] = ["count", "time"];
 }
 
 impl Default for Breaker {
@@ -339,6 +355,8 @@ impl Default for Breaker {
             open_ms: 60_000,
             slow_call_ms: 0,
             slow_call_rate: 1.0,
+            window_type: BreakerWindowType::Count,
+            window_ms: 100_000,
         }
     }
 }
