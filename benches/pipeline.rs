@@ -134,6 +134,7 @@ fn main() {
             idle_timeout: Duration::from_secs(5),
             stop_at_eof: true,
             shutdown: None,
+            readiness: None,
         })
         .expect("run");
         rows.push((
@@ -178,6 +179,7 @@ fn main() {
             idle_timeout: Duration::from_secs(5),
             stop_at_eof: false,
             shutdown: Some(Arc::clone(&shutdown)),
+            readiness: None,
         };
         let runner = std::thread::spawn(move || run::run(opts));
         std::thread::sleep(Duration::from_secs(2));

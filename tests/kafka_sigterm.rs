@@ -7,6 +7,8 @@ mod common;
 use common::*;
 use echoflow_pipeline::scenario::{Scenario, Shape};
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,7 +46,13 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config = dir.join("pipeline.toml");
     let topics = [&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6]].map(String::as_str);
-    std::fs::write(&config, pipeline_toml(&b, &unique("group"), topics)).expect("config");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let toml = pipeline_toml(&b, &unique("group"), topics)
+        + &format!("[metrics]\naddress = \"127.0.0.1:{port}\"\n");
+    std::fs::write(&config, toml).expect("config");
     let cfg = config.to_str().expect("UTF-8 path");
     let mut child = Command::new(env!("CARGO_BIN_EXE_echoflow"))
         .args(["run", "--config", cfg, "--workers", "2"])
@@ -56,6 +64,24 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     while count(&b, &t[2]) + count(&b, &t[3]) < 5_000 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
+    // SPEC §7 while it runs: alive, ready, and the series a dashboard needs.
+    assert!(http_get(port, "/healthz").starts_with("HTTP/1.1 200"));
+    assert!(http_get(port, "/ready").starts_with("HTTP/1.1 200"));
+    let scrape = http_get(port, "/metrics");
+    for series in [
+        "echoflow_requests_total{outcome=\"admitted\"}",
+        "echoflow_aimd_scale 1",
+        "echoflow_degradation_level 0",
+        "echoflow_breaker_state{membrane=\"m-0\"} 0",
+        "echoflow_red_avg_fill{membrane=\"m-2\"}",
+        "echoflow_reservoir_eval_seconds",
+    ] {
+        assert!(
+            scrape.contains(series),
+            "{series} missing from /metrics:\n{scrape}"
+        );
+    }
+    assert!(http_get(port, "/nope").starts_with("HTTP/1.1 404"));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -99,4 +125,13 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
         outcomes - expected.len()
     );
     assert_eq!(count(&b, &t[6]), 0);
+}
+
+/// One HTTP/1.1 GET against the metrics listener; the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the metrics listener");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").expect("send request");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read response");
+    out
 }

@@ -11,6 +11,7 @@
 //! | [`demo`] | `echoflow demo`: a synthetic fleet through the whole dataflow, embedded |
 //! | [`layout`] | timely workers and processes (cluster mode) |
 //! | [`loadgen`] | `echoflow loadgen`: a scenario produced to Kafka in real time |
+//! | [`metrics`] | Prometheus metrics, `/healthz` and `/ready` (SPEC §7) |
 //! | [`memory_probe`] | the process's own memory pressure (cgroup v2/v1, PSI, /proc/meminfo) |
 //! | [`passthrough`] | Kafka → Kafka passthrough over the connectors (tests, benchmarks) |
 //! | [`scenario`] | synthetic fleets: deterministic telemetry and requests (demo, loadgen, tests) |
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod layout;
 pub mod loadgen;
 pub mod memory_probe;
+pub mod metrics;
 pub mod passthrough;
 pub mod replay;
 pub mod run;

@@ -14,6 +14,7 @@
 use crate::dataflow::outputs::OutputTopics;
 use crate::dataflow::{self, Params};
 pub use crate::layout::TimelyLayout;
+use crate::metrics::Readiness;
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_connectors::kafka::sink::{SinkError, kafka_sink};
 use echoflow_connectors::kafka::source::{SourceConfig, SourceError, kafka_source};
@@ -40,6 +41,8 @@ pub struct RunOptions {
     /// Stop once every partition has been read to the end it had at start-up.
     pub stop_at_eof: bool,
     pub shutdown: Option<Arc<AtomicBool>>,
+    /// Told when each worker has built its dataflow and taken a step (`/ready`).
+    pub readiness: Option<Arc<Readiness>>,
 }
 
 /// Errors of a run.
@@ -102,6 +105,10 @@ fn run_worker(worker: &mut timely::worker::Worker, o: &RunOptions) -> Result<(),
         Ok::<_, RunError>(([req_handle, tel_handle], health))
     });
     let (handles, health) = built?;
+    worker.step();
+    if let Some(r) = &o.readiness {
+        r.worker_ready();
+    }
     while !acked.done() {
         if let Some(e) = health.error() {
             return Err(e.into());

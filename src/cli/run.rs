@@ -7,6 +7,7 @@ use echoflow_pipeline::config::Config;
 use echoflow_pipeline::dataflow::outputs::OutputTopics;
 use echoflow_pipeline::dataflow::{Params, PressureSource};
 use echoflow_pipeline::memory_probe::MemoryProbe;
+use echoflow_pipeline::metrics::{self, Readiness};
 use echoflow_pipeline::run::{self, RunOptions, TimelyLayout};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +57,7 @@ fn options(
         idle_timeout: Duration::from_millis(config.time.idle_timeout_ms),
         stop_at_eof: until_eof,
         shutdown: Some(shutdown),
+        readiness: None,
     }
 }
 
@@ -76,9 +78,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&shutdown))
             .with_context(|| format!("cannot install a handler for signal {signal}"))?;
     }
+    let workers = match &layout {
+        TimelyLayout::Process { workers } | TimelyLayout::Cluster { workers, .. } => *workers,
+    };
+    let readiness = Readiness::new(workers);
+    let bound = metrics::serve(config.metrics.address, Arc::clone(&readiness))?;
+    eprintln!("run: metrics, /healthz and /ready on http://{bound}");
     let started = Instant::now();
     tracing::info!(fingerprint = %config.fingerprint(), ?layout, "echoflow run starting");
-    run::run(options(&config, params, layout, args.until_eof, shutdown)).context("run")?;
+    let mut opts = options(&config, params, layout, args.until_eof, shutdown);
+    opts.readiness = Some(readiness);
+    run::run(opts).context("run")?;
     eprintln!(
         "run: stopped after {:.2} s; offsets committed",
         started.elapsed().as_secs_f64()

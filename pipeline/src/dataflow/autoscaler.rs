@@ -74,6 +74,8 @@ impl Slow {
                 .finish(phases.iter().map(|(id, p)| (id.as_str(), *p)));
             let mut d = self.policy.evaluate(e, &view);
             d.resource.clone_from(&self.resource);
+            metrics::gauge!("echoflow_desired_replicas", "resource" => self.resource.clone())
+                .set(f64::from(d.to));
             out.push(d);
             e += self.interval;
         }

@@ -27,11 +27,14 @@ use echoflow_connectors::ingest::Record;
 use echoflow_connectors::schema::Request;
 use echoflow_connectors::schema::outputs::{Admitted, ControlEvent, Reason, Rejection};
 use echoflow_operators::admission::{self, Admission, ShardState, Verdict};
+use echoflow_operators::aimd::GovernorState;
+use echoflow_operators::circuit_breaker::BreakerState;
 use echoflow_operators::degradation::Level;
 use echoflow_operators::event;
 use echoflow_operators::fleet::FleetState;
 use echoflow_operators::keyed::{key_group, worker_for_group};
 use echoflow_operators::membrane_pool::Telemetry;
+use echoflow_operators::red::drop_probability;
 use echoflow_operators::reservoir::{self, ArrayView2, BatchEvaluator, Profile, ProfiledModel};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -104,6 +107,9 @@ impl Worker {
                 shard.bucket.set_scale(c.at_ms, c.scale);
             }
         }
+        if self.emits_control && !p.telemetry.is_empty() {
+            self.record_gauges();
+        }
         if self.emits_control {
             // Every event still to come is later than the previous time processed.
             let last = self.last_t;
@@ -132,6 +138,8 @@ impl Worker {
         for (r, late) in p.requests {
             let q = &r.value;
             if late {
+                metrics::counter!("echoflow_requests_total", "outcome" => "rejected", "reason" => "late")
+                    .increment(1);
                 let mut rej = Rejection::new(q.id.clone(), q.ts, Reason::Late);
                 rej.level = Some(level.as_str().to_string());
                 out.push(Out::Rejected(rej));
@@ -160,6 +168,8 @@ impl Worker {
                 }
                 Verdict::Rejected(x) => {
                     let reason = wire_reason(x.reason);
+                    metrics::counter!("echoflow_requests_total", "outcome" => "rejected", "reason" => reason.as_str())
+                        .increment(1);
                     if reason.is_shed() {
                         counts.shed += 1;
                     }
@@ -180,7 +190,40 @@ impl Worker {
             }
         }
         counts.admitted = self.evaluate(level, admitted, out);
+        metrics::counter!("echoflow_requests_total", "outcome" => "admitted")
+            .increment(counts.admitted);
         out.push(Out::Counts(counts));
+    }
+
+    /// The fleet gauges of SPEC §7 (worker 0, after telemetry).
+    fn record_gauges(&self) {
+        let g = self.fleet.governor();
+        metrics::gauge!("echoflow_aimd_scale").set(g.scale());
+        let state = match g.state() {
+            GovernorState::Normal => 0.0,
+            GovernorState::Degraded => 1.0,
+            GovernorState::Recovering => 2.0,
+        };
+        metrics::gauge!("echoflow_aimd_state").set(state);
+        let level = Level::ALL
+            .iter()
+            .position(|l| *l == self.fleet.level())
+            .unwrap_or(0);
+        metrics::gauge!("echoflow_degradation_level").set(level as f64);
+        let red = self.admission.red().config();
+        for m in self.fleet.pool().iter() {
+            let id = m.id().to_string();
+            let fill = m.queue().avg_fill();
+            metrics::gauge!("echoflow_red_avg_fill", "membrane" => id.clone()).set(fill);
+            metrics::gauge!("echoflow_red_drop_probability", "membrane" => id.clone())
+                .set(drop_probability(red, fill));
+            let breaker = match m.breaker().state() {
+                BreakerState::Closed => 0.0,
+                BreakerState::Open => 1.0,
+                BreakerState::HalfOpen => 2.0,
+            };
+            metrics::gauge!("echoflow_breaker_state", "membrane" => id).set(breaker);
+        }
     }
 
     /// Evaluates the admitted requests of one time in a batch; returns how many were admitted.
@@ -209,6 +252,7 @@ impl Worker {
             .into_iter()
             .map(|v| v.map(|input| reservoir::Request { input, state: None }))
             .collect();
+        let started = std::time::Instant::now();
         let results = match requests {
             Ok(reqs) => self
                 .evaluator
@@ -216,6 +260,8 @@ impl Worker {
                 .map_err(|e| e.to_string()),
             Err(e) => Err(format!("'input': {e}")),
         };
+        metrics::histogram!("echoflow_reservoir_eval_seconds", "profile" => profile.as_str())
+            .record(started.elapsed().as_secs_f64());
         match results {
             Ok(outcomes) => {
                 let n = outcomes.len() as u64;

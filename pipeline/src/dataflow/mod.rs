@@ -144,6 +144,7 @@ pub fn build<'scope>(
     for d in [req_dead, tel_dead].into_iter().flatten() {
         dead = dead.concat(d);
     }
+    let dead = dead.inspect(|_| metrics::counter!("echoflow_dead_letters_total").increment(1));
     Outputs {
         admitted,
         rejections,
@@ -191,4 +192,4 @@ fn dead_only<'scope, T: 'static>(
 use timely::communication::Pull;
 use timely::dataflow::channels::Message;
 use timely::dataflow::operators::generic::InputHandleCore;
-use timely::dataflow::operators::{Capability, Concat};
+use timely::dataflow::operators::{Capability, Concat, Inspect};
