@@ -59,15 +59,7 @@ fn run_on_kafka_with_two_workers_equals_replay_on_files() {
         duration_ms: 20_000,
         ..Scenario::new(Shape::Mixed)
     };
-    let names = [
-        "requests",
-        "telemetry",
-        "admitted",
-        "rejections",
-        "decisions",
-        "control",
-        "dead",
-    ];
+    let names = TOPIC_ROLES;
     let t: BTreeMap<&str, String> = names
         .iter()
         .map(|n| (*n, unique(&format!("run.{n}"))))
@@ -99,16 +91,7 @@ fn run_on_kafka_with_two_workers_equals_replay_on_files() {
 
     let d = dir("equals-replay");
     let config = d.join("pipeline.toml");
-    let topics = [
-        "requests",
-        "telemetry",
-        "admitted",
-        "rejections",
-        "decisions",
-        "control",
-        "dead",
-    ]
-    .map(|n| t[n].as_str());
+    let topics = TOPIC_ROLES.map(|n| t[n].as_str());
     std::fs::write(&config, pipeline_toml(&b, &unique("group"), topics)).expect("write config");
     let cfg = config.to_str().expect("UTF-8 path");
     echoflow(&["run", "--config", cfg, "--workers", "2", "--until-eof"]);

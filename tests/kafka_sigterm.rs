@@ -15,16 +15,10 @@ use std::time::{Duration, Instant};
 #[test]
 fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     let Some(b) = broker() else { return };
-    let names = [
-        "requests",
-        "telemetry",
-        "admitted",
-        "rejections",
-        "decisions",
-        "control",
-        "dead",
-    ];
-    let t: Vec<String> = names.iter().map(|n| unique(&format!("term.{n}"))).collect();
+    let t: Vec<String> = TOPIC_ROLES
+        .iter()
+        .map(|n| unique(&format!("term.{n}")))
+        .collect();
     create(&b, &t.iter().map(String::as_str).collect::<Vec<_>>(), 2);
     let sc = Scenario {
         duration_ms: 60_000,

@@ -208,6 +208,17 @@ pub fn request(id: &str, ts: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The seven topics of a pipeline, in [`pipeline_toml`]'s order.
+pub const TOPIC_ROLES: [&str; 7] = [
+    "requests",
+    "telemetry",
+    "admitted",
+    "rejections",
+    "decisions",
+    "control",
+    "dead",
+];
+
 /// A pipeline.toml for `echoflow run` on `brokers` with these topics, in the order requests,
 /// telemetry, admitted, rejections, decisions, control, dead letter; the process's memory
 /// pressure is left out so runs compare with `replay`.

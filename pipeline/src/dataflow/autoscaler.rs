@@ -19,8 +19,8 @@
 //! Like the fast path's timers, evaluations run up to the latest event time processed.
 
 use super::control::Counts;
-use super::drain_input;
 use super::params::Params;
+use super::{drain_input, sort_telemetry};
 use echoflow_connectors::ingest::Record;
 use echoflow_operators::autoscale::decision::Decision;
 use echoflow_operators::autoscale::policy::{Policy, build};
@@ -80,13 +80,7 @@ impl Slow {
             e += self.interval;
         }
         self.next_eval = Some(e);
-        telemetry.sort_by(|a, b| {
-            (&a.value.membrane, a.origin.partition, a.origin.offset).cmp(&(
-                &b.value.membrane,
-                b.origin.partition,
-                b.origin.offset,
-            ))
-        });
+        sort_telemetry(&mut telemetry);
         for r in &telemetry {
             self.pool.on_telemetry(&r.value);
             self.agg

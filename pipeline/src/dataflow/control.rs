@@ -21,7 +21,7 @@
 //! input ends, so the same input gives the same events whatever the sources' pacing.
 
 use super::params::{Params, PressureSource};
-use super::{RequestItem, drain_input};
+use super::{RequestItem, drain_input, sort_telemetry};
 use echoflow_connectors::dead_letter::DeadLetter;
 use echoflow_connectors::ingest::Record;
 use echoflow_connectors::schema::Request;
@@ -90,13 +90,7 @@ impl Worker {
     fn process(&mut self, t: u64, mut p: Pending, out: &mut Vec<Out>) {
         let mut step = self.fleet.advance_to(t);
         if !p.telemetry.is_empty() {
-            p.telemetry.sort_by(|a, b| {
-                (&a.value.membrane, a.origin.partition, a.origin.offset).cmp(&(
-                    &b.value.membrane,
-                    b.origin.partition,
-                    b.origin.offset,
-                ))
-            });
+            sort_telemetry(&mut p.telemetry);
             for r in &p.telemetry {
                 self.fleet.on_telemetry(&r.value, &mut step);
             }

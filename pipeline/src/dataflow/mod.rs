@@ -172,6 +172,18 @@ pub(crate) fn drain_input<D, P>(
     });
 }
 
+/// SPEC §4's order of telemetry within one timestamp: by membrane, then input position
+/// (partition, offset), so every worker applies the same reports in the same order.
+pub(crate) fn sort_telemetry(reports: &mut [Record<Telemetry>]) {
+    reports.sort_by(|a, b| {
+        (&a.value.membrane, a.origin.partition, a.origin.offset).cmp(&(
+            &b.value.membrane,
+            b.origin.partition,
+            b.origin.offset,
+        ))
+    });
+}
+
 fn dead_only<'scope, T: 'static>(
     s: IngestStream<'scope, T>,
 ) -> Stream<'scope, u64, Vec<DeadLetter>> {
