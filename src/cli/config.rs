@@ -46,23 +46,13 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     }
 }
 
-/// Loads `path` (or the defaults when there is none) with the environment and then the
-/// command-line flags applied: `(flag, key, value)`, e.g. `("--workers", "pipeline.workers", 2)`.
-pub fn load_with_flags(
-    path: Option<&Path>,
-    flags: Vec<(&str, &str, echoflow_pipeline::config::FlagValue)>,
-) -> anyhow::Result<Config> {
-    let mut loader = match path {
-        Some(p) => ConfigLoader::from_path(p),
-        None => ConfigLoader::from_text("(defaults)", ""),
-    }
-    .env(process_env());
-    for (flag, key, value) in flags {
-        loader = loader.flag(flag, key, value);
-    }
-    let name = loader.source_name();
-    match loader.load() {
-        Ok(c) => Ok(c),
-        Err(e) => bail!(report(&name, e)),
-    }
+/// Loads `path` as [`load`] does, or the defaults (with the environment applied) when there is
+/// no file.
+pub fn load_optional(path: Option<&Path>) -> anyhow::Result<Config> {
+    let Some(path) = path else {
+        let loader = ConfigLoader::from_text("(defaults)", "").env(process_env());
+        let name = loader.source_name();
+        return loader.load().map_err(|e| report(&name, e));
+    };
+    load(path)
 }

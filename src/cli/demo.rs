@@ -46,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.membranes > 0,
         "--membranes = 0: allowed is an integer ≥ 1"
     );
-    let config: Config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
+    let config: Config = super::config::load_optional(args.config.as_deref())?;
     let mut params = Params::from_config(&config)?;
     params.config_event = Some((0, config.fingerprint()));
     let workers = args.workers.unwrap_or_else(|| {

@@ -103,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn to_kafka(args: &Args, scenario: Scenario) -> anyhow::Result<()> {
-    let config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
+    let config = super::config::load_optional(args.config.as_deref())?;
     let mut client = KafkaClient::new(&config.kafka.brokers);
     for (k, v) in config.kafka.client.iter() {
         client.settings.insert(k.to_string(), v.to_string());

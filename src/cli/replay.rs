@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     // The layout flags pick the process layout only: the outputs, and so the fingerprint in the
     // `config` event, do not depend on them.
-    let config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
+    let config = super::config::load_optional(args.config.as_deref())?;
     let layout = args.layout.resolve(config.pipeline.workers)?;
     let mut params = Params::from_config(&config)?;
     params.config_event = Some((0, config.fingerprint()));

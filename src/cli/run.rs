@@ -62,7 +62,7 @@ fn options(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = super::config::load_with_flags(args.config.as_deref(), Vec::new())?;
+    let config = super::config::load_optional(args.config.as_deref())?;
     let layout = args.layout.resolve(config.pipeline.workers)?;
     let mut params = Params::from_config(&config)?;
     let now_ms = SystemTime::now()
