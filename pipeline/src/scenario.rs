@@ -215,29 +215,41 @@ impl Scenario {
 
     fn request(&self, i: u64, t: u64, id: &str) -> String {
         if self.shape == Shape::Mixed && i % 500 == 499 {
-            return format!(r#"{{"id":"{id}","ts":{t},"tenant":"acme","priority":"urgent"}}"#);
+            return malformed_request_line(id, t);
         }
-        let d = unit_draw(self.seed, id.as_bytes());
-        let priority = match d {
-            x if x < 0.10 => "critical",
-            x if x < 0.30 => "high",
-            x if x < 0.60 => "medium",
-            x if x < 0.85 => "low",
-            _ => "optional",
-        };
-        let input: Vec<[f64; 1]> = (0..self.input_steps)
-            .map(|s| [((i + s as u64) as f64 * 0.3).sin() * 0.5 + 0.5])
-            .collect();
-        json!({
-            "id": id,
-            "ts": t,
-            "tenant": format!("tenant-{}", i % 4),
-            "feature": FEATURES[(i % 3) as usize],
-            "priority": priority,
-            "input": input,
-        })
-        .to_string()
+        request_line(self.seed, i, t, id, self.input_steps)
     }
+}
+
+/// Request number `i` at `t` (id `id`): its priority a keyed draw of the id (critical 10 %, high
+/// 20 %, medium 30 %, low 25 %, optional 15 %), tenant and feature by `i`, `input_steps` steps of
+/// a sine.
+pub fn request_line(seed: u64, i: u64, t: u64, id: &str, input_steps: usize) -> String {
+    let d = unit_draw(seed, id.as_bytes());
+    let priority = match d {
+        x if x < 0.10 => "critical",
+        x if x < 0.30 => "high",
+        x if x < 0.60 => "medium",
+        x if x < 0.85 => "low",
+        _ => "optional",
+    };
+    let input: Vec<[f64; 1]> = (0..input_steps)
+        .map(|s| [((i + s as u64) as f64 * 0.3).sin() * 0.5 + 0.5])
+        .collect();
+    json!({
+        "id": id,
+        "ts": t,
+        "tenant": format!("tenant-{}", i % 4),
+        "feature": FEATURES[(i % 3) as usize],
+        "priority": priority,
+        "input": input,
+    })
+    .to_string()
+}
+
+/// A request line whose `priority` is not one of the five: a dead letter naming the field.
+pub fn malformed_request_line(id: &str, t: u64) -> String {
+    format!(r#"{{"id":"{id}","ts":{t},"tenant":"acme","priority":"urgent"}}"#)
 }
 
 #[cfg(test)]
