@@ -63,6 +63,12 @@ run_entrypoint() {
   err=$(cat "$work/err")
 }
 
+# A Python with PyYAML: the one on PATH, or Debian's (python3-yaml), whichever has it.
+py=""
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import yaml' 2>/dev/null; then py=$candidate; break; fi
+done
+
 shells=()
 command -v dash >/dev/null && shells+=("dash")
 shells+=("bash --posix")
@@ -170,7 +176,9 @@ fi
 
 # ---- 3. compose, Prometheus, Grafana ----------------------------------------------------------
 kafka_topics=$(sed -n '/^topics=(/,/)/p' deploy/local/kafka.sh | tr -d '()' | sed 's/topics=//' | tr -s ' \n' '\n' | grep . | sort)
-if out=$(KAFKA_TOPICS="$kafka_topics" python3 - <<'PY' 2>&1
+if [ -z "$py" ]; then
+  fail "no python3 with PyYAML (apt-get install python3-yaml): compose, Prometheus and Grafana files not checked"
+elif out=$(KAFKA_TOPICS="$kafka_topics" "$py" - <<'PY' 2>&1
 import os, re, sys, yaml
 problems = []
 def check(cond, msg):
@@ -271,7 +279,7 @@ fi
 # ---- 5. The configurations through echoflow validate; kustomize -------------------------------
 bin=${ECHOFLOW_TEST_BIN:-}
 if [ -n "$bin" ] && [ -x "$bin" ]; then
-  python3 -c 'import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))["data"]["pipeline.toml"], end="")' \
+  "${py:-python3}" -c 'import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))["data"]["pipeline.toml"], end="")' \
     deploy/k8s/configmap.yaml >"$work/configmap-pipeline.toml"
   for f in deploy/docker/pipeline.toml "$work/configmap-pipeline.toml"; do
     label=$f; [ "$f" = "$work/configmap-pipeline.toml" ] && label="deploy/k8s/configmap.yaml's pipeline.toml"
