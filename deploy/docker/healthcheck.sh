@@ -15,7 +15,12 @@ port=${address##*:}
 host=${ECHOFLOW_HEALTHCHECK_HOST:-127.0.0.1}
 
 exec 3<>"/dev/tcp/$host/$port" || { echo "healthcheck: cannot connect to $host:$port" >&2; exit 1; }
-printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&3
+# One write: echoflow's listener reads the request line, answers and closes; a request written in
+# pieces could meet a closed socket (SIGPIPE) before the answer is read.
+request=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n_' "$path" "$host")
+request=${request%_}
+trap '' PIPE
+printf '%s' "$request" >&3 || true
 status_line=""
 IFS= read -r -t 3 status_line <&3 || true
 exec 3<&-

@@ -289,6 +289,28 @@ if [ -n "$bin" ] && [ -x "$bin" ]; then
       fail "echoflow validate $f: $out"
     fi
   done
+  # The real binary through the entrypoint, as the image starts it (one process), with no broker
+  # (127.0.0.1:1 refuses): the listener honours ECHOFLOW_METRICS__ADDRESS, the healthcheck reads
+  # its answers — /healthz 200 at once, /ready not 200 while no source is assigned. Bounded:
+  # at most 20 s of polling, then the process (started here, by PID) is killed.
+  mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  env ECHOFLOW_BIN="$bin" ECHOFLOW_METRICS__ADDRESS="127.0.0.1:$mport" ECHOFLOW_KAFKA__BROKERS=127.0.0.1:1 \
+    ECHOFLOW_LOG=off sh "$entrypoint" run --config deploy/docker/pipeline.toml >"$work/run.log" 2>&1 &
+  run_pid=$!
+  healthy=no
+  for _ in $(seq 1 100); do
+    if ECHOFLOW_METRICS__ADDRESS="0.0.0.0:$mport" bash deploy/docker/healthcheck.sh /healthz 2>/dev/null; then healthy=yes; break; fi
+    kill -0 "$run_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  expect_eq "echoflow run via the entrypoint: /healthz answers 200 (healthcheck.sh)" "$healthy" yes
+  if ECHOFLOW_METRICS__ADDRESS="0.0.0.0:$mport" bash deploy/docker/healthcheck.sh /ready 2>/dev/null; then
+    fail "echoflow run without a broker: /ready should not be 200"
+  else
+    ok "echoflow run without a broker: /ready is not 200"
+  fi
+  kill -9 "$run_pid" 2>/dev/null
+  wait "$run_pid" 2>/dev/null
 elif [ "${CI:-}" = true ]; then
   fail "ECHOFLOW_TEST_BIN (a built echoflow) is required when CI=true; got '${bin}'"
 else
