@@ -45,6 +45,32 @@ fi
 say "building tests"
 RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo test --workspace --locked --no-run
 
+# ---- BEGIN deploy checks (docs/deploy.md: "What is validated") ----
+# 3b. The deploy files, before the broker starts: the Kubernetes manifests strict-decoded into
+# the k8s.io/api types by a Go test (deploy/k8s/validate; its modules come from the Go module
+# proxy), and deploy/docker/test-deploy.sh (entrypoint, healthcheck, compose/Prometheus/Grafana,
+# Dockerfile, `echoflow validate` of the shipped pipeline.toml files with the binary just built).
+# Debian's golang-go is too old for the k8s.io modules: without a Go ≥ 1.26 this fails under
+# CI=true and is skipped with a warning otherwise.
+gobin=$(command -v go || true)
+[ -z "$gobin" ] && [ -x /usr/local/go/bin/go ] && gobin=/usr/local/go/bin/go
+if [ -n "$gobin" ]; then
+  say "go test ./... in deploy/k8s/validate ($("$gobin" version))"
+  (cd deploy/k8s/validate && "$gobin" test ./...)
+elif [ "${CI:-}" = true ]; then
+  say "go not found (need Go >= 1.26 on PATH or in /usr/local/go) for deploy/k8s/validate"; exit 1
+else
+  say "WARNING: go not found: the Kubernetes manifests were NOT validated (deploy/k8s/validate)"
+fi
+python3 -c 'import yaml' 2>/dev/null || /usr/bin/python3 -c 'import yaml' 2>/dev/null || {
+  say "installing python3-yaml"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-yaml
+}
+say "deploy/docker/test-deploy.sh"
+ECHOFLOW_TEST_BIN="${CARGO_TARGET_DIR:-target}/debug/echoflow" deploy/docker/test-deploy.sh
+# ---- END deploy checks ----
+
 # 4. The broker.
 started=0
 if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
