@@ -4,7 +4,9 @@
 
 use anyhow::Context;
 use echoflow_connectors::kafka::KafkaClient;
-use echoflow_pipeline::loadgen::{self, LoadgenOptions};
+use echoflow_pipeline::config::Config;
+use echoflow_pipeline::fleet_sim::FleetSimConfig;
+use echoflow_pipeline::loadgen::{self, ClosedLoopOptions, LoadgenOptions};
 use echoflow_pipeline::scenario::{Scenario, Shape};
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +43,13 @@ pub struct Args {
     /// Produce as fast as the broker takes it instead of pacing records to their ts.
     #[arg(long)]
     burst: bool,
+    /// Play the demo's story with simulated membranes that consume the admitted and
+    /// scaling-decision topics and report the load they receive (run `echoflow run` against the
+    /// same broker and config). `--rate` is the offered load outside the surge; `--scenario`,
+    /// `--telemetry-hz`, `--files` and `--burst` do not apply. Each membrane serves
+    /// rate / membranes / 0.625 requests/s (62.5 % busy outside the surge).
+    #[arg(long)]
+    closed_loop: bool,
 }
 
 impl Args {
@@ -74,6 +83,13 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let scenario = args.scenario()?;
+    if args.closed_loop {
+        anyhow::ensure!(
+            args.files.is_none() && !args.burst,
+            "--closed-loop plays live against the broker: --files and --burst do not apply"
+        );
+        return closed_loop(&args);
+    }
     let Some(dir) = &args.files else {
         return to_kafka(&args, scenario);
     };
@@ -102,8 +118,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn to_kafka(args: &Args, scenario: Scenario) -> anyhow::Result<()> {
-    let config = super::config::load_optional(args.config.as_deref())?;
+/// The client from the configuration, and a flag raised by SIGTERM / SIGINT.
+fn connect(config: &Config) -> anyhow::Result<(KafkaClient, Arc<AtomicBool>)> {
     let mut client = KafkaClient::new(&config.kafka.brokers);
     for (k, v) in config.kafka.client.iter() {
         client.settings.insert(k.to_string(), v.to_string());
@@ -113,6 +129,62 @@ fn to_kafka(args: &Args, scenario: Scenario) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&shutdown))
             .with_context(|| format!("cannot install a handler for signal {signal}"))?;
     }
+    Ok((client, shutdown))
+}
+
+fn closed_loop(args: &Args) -> anyhow::Result<()> {
+    let config = super::config::load_optional(args.config.as_deref())?;
+    let (client, shutdown) = connect(&config)?;
+    let t = &config.topics;
+    let service_rate = args.rate / f64::from(args.membranes) / 0.625;
+    eprintln!(
+        "loadgen: the demo's story live for {} s, {} requests/s offered ({}× in the surge), {} simulated membranes → {} and {}, watching {} and {} on {}",
+        args.seconds,
+        args.rate,
+        echoflow_pipeline::story::SURGE,
+        args.membranes,
+        t.requests,
+        t.telemetry,
+        t.admitted,
+        t.decisions,
+        config.kafka.brokers
+    );
+    let stats = loadgen::run_closed_loop(ClosedLoopOptions {
+        client,
+        requests_topic: t.requests.clone(),
+        telemetry_topic: t.telemetry.clone(),
+        admitted_topic: t.admitted.clone(),
+        decisions_topic: t.decisions.clone(),
+        duration_ms: args.seconds * 1000,
+        rate: args.rate,
+        membranes: args.membranes,
+        // As in the demo: the offered load keeps each membrane 62.5 % busy outside the surge,
+        // with a second of queue.
+        fleet: FleetSimConfig {
+            service_rate,
+            queue_capacity: service_rate.ceil() as u64,
+            ..FleetSimConfig::default()
+        },
+        input_steps: 8,
+        seed: args.seed,
+        shutdown: Some(shutdown),
+    })?;
+    eprintln!(
+        "loadgen: {} requests and {} telemetry reports acknowledged in {:.2} s; the membranes received {} admitted requests and answered {} calls; {} scale decisions followed, {} membranes at the end",
+        stats.requests,
+        stats.telemetry,
+        stats.seconds,
+        stats.admitted_seen,
+        stats.served,
+        stats.scale_changes,
+        stats.replicas
+    );
+    Ok(())
+}
+
+fn to_kafka(args: &Args, scenario: Scenario) -> anyhow::Result<()> {
+    let config = super::config::load_optional(args.config.as_deref())?;
+    let (client, shutdown) = connect(&config)?;
     eprintln!(
         "loadgen: {} scenario, {} requests/s for {} s, {} membranes → {} and {} on {}",
         scenario.shape,

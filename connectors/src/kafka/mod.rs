@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod producer;
 pub mod sink;
 pub mod source;
+pub mod tap;
 
 use std::collections::BTreeMap;
 
