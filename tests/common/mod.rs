@@ -3,14 +3,13 @@
 
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_connectors::kafka::admin::ensure_topics;
+use echoflow_connectors::kafka::producer::ToolProducer;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::net::TcpStream;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The broker the tests use: `ECHOFLOW_TEST_BROKERS`, default 127.0.0.1:9092 (the one
@@ -56,64 +55,23 @@ pub fn create(brokers: &str, topics: &[&str], partitions: i32) {
     ensure_topics(&KafkaClient::new(brokers), &list).expect("create test topics");
 }
 
-/// Counts the records the broker did not take, with the last error.
-#[derive(Default)]
-struct DeliveryCheck {
-    failed: AtomicU64,
-    last_error: Mutex<Option<String>>,
-}
-
-impl ClientContext for DeliveryCheck {}
-
-impl ProducerContext for DeliveryCheck {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut last) = self.last_error.lock() {
-                *last = Some(e.to_string());
-            }
-        }
-    }
-}
-
-/// Produces `(partition, key, payload)` records (idempotently) and waits until the broker has
-/// acknowledged every one; panics, naming the error, if any was not delivered.
+/// Produces `(partition, key, payload)` records (idempotently, with the tools' producer) and
+/// waits until the broker has acknowledged every one; panics, naming the error, if any was not
+/// delivered.
 pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, Vec<u8>)]) {
-    let producer: BaseProducer<DeliveryCheck> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
-        .set("enable.idempotence", "true")
-        .set("queue.buffering.max.messages", "1000000")
-        .create_with_context(DeliveryCheck::default())
-        .expect("test producer");
+    let producer = ToolProducer::new(&KafkaClient::new(brokers)).expect("test producer");
     for (p, key, payload) in records {
-        let mut rec = BaseRecord::to(topic)
-            .partition(*p)
-            .key(key.as_bytes())
-            .payload(&payload[..]);
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    rec = back;
-                    producer.poll(Duration::from_millis(20));
-                }
-            }
-        }
-        producer.poll(Duration::ZERO);
+        producer
+            .send(topic, Some(*p), key.as_bytes(), payload)
+            .unwrap_or_else(|e| panic!("producing to {topic}: {e}"));
     }
-    producer
+    let acked = producer
         .flush(Duration::from_secs(120))
-        .expect("flush test records");
-    let ctx = producer.context();
-    let failed = ctx.failed.load(Ordering::Relaxed);
+        .unwrap_or_else(|e| panic!("{} test records to {topic}: {e}", records.len()));
     assert_eq!(
-        failed,
-        0,
-        "{failed} of {} test records to {topic} were not delivered (last error: {:?})",
-        records.len(),
-        ctx.last_error.lock().ok().and_then(|e| e.clone())
+        acked,
+        records.len() as u64,
+        "acknowledged records of {topic}"
     );
 }
 
