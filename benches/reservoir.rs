@@ -14,6 +14,10 @@
 //!   matrixmultiply `dgemm`): one 500×500 by 500×N product, what one step of N dense requests
 //!   multiplies.
 //!
+//! - `reservoir/tanh500/{libm,echoflow}`: `tanh` of 500 pre-activations (one 500-unit step's
+//!   worth), glibc's `f64::tanh` element by element versus echoflow's branch-free
+//!   `reservoir::tanh::tanh_in_place`.
+//!
 //! Run: `cargo bench --bench reservoir -- --warm-up-time 1 --measurement-time 3`.
 
 use std::fs::File;
@@ -21,6 +25,7 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use echoflow_operators::reservoir::tanh::tanh_in_place;
 use echoflow_operators::reservoir::{
     BatchEvaluator, Esn, FitParams, LayerInit, Request, mackey_glass, read_model,
 };
@@ -131,5 +136,32 @@ fn gemm(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steps, batch, gemm);
+fn tanh(c: &mut Criterion) {
+    // Pre-activations spread like a running reservoir's: mostly within ±3, some saturated.
+    let xs: Vec<f64> = (0..500)
+        .map(|i| ((i * 7919) % 500) as f64 / 500.0 * 8.0 - 4.0)
+        .collect();
+    let mut g = c.benchmark_group("reservoir/tanh500");
+    g.throughput(Throughput::Elements(xs.len() as u64));
+    let mut v = xs.clone();
+    g.bench_function("libm", |b| {
+        b.iter(|| {
+            v.copy_from_slice(&xs);
+            for x in v.iter_mut() {
+                *x = x.tanh();
+            }
+            std::hint::black_box(&v);
+        })
+    });
+    g.bench_function("echoflow", |b| {
+        b.iter(|| {
+            v.copy_from_slice(&xs);
+            tanh_in_place(&mut v);
+            std::hint::black_box(&v);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, steps, batch, gemm, tanh);
 criterion_main!(benches);

@@ -152,6 +152,7 @@ impl Reservoir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reservoir::tanh::tanh;
     use crate::reservoir::weights::Weights;
     use ndarray::{Array2, array};
 
@@ -173,9 +174,9 @@ mod tests {
         let mut s = vec![0.0; 5];
         let mut ws = Workspace::default();
         r.step(&mut s, &[1.0], &mut ws).expect("step");
-        let a = 0.5 * f64::tanh(0.5);
+        let a = 0.5 * tanh(0.5);
         assert_eq!(&s[..2], &[a, a]);
-        let b = 0.5 * f64::tanh(0.5 * a + 0.5 * a);
+        let b = 0.5 * tanh(0.5 * a + 0.5 * a);
         assert_eq!(&s[2..], &[b, b, b]);
     }
 

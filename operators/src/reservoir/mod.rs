@@ -17,6 +17,7 @@
 //! |---|---|
 //! | [`weights`] | dense / CSR weight matrices and their fixed-order products |
 //! | [`layer`] | one leaky-integrator layer |
+//! | [`tanh`] | the branch-free, vectorisable `tanh` of the layer update |
 //! | [`deep`] | stacked layers and the concatenated state |
 //! | [`readout`] | the linear readout |
 //! | [`ridge`] | ridge regression of the readout (ReservoirPy's centred formulation) |
@@ -34,7 +35,8 @@
 //! ChaCha20 rather than NumPy's PCG64, so the same seed gives a different reservoir
 //! ([`init`]); the spectral radius comes from the dense Schur form up to 64 units and from
 //! echoflow's own Krylov–Schur iteration above, rather than ARPACK ([`init`]); the ridge system is solved by Cholesky with a residual check rather than
-//! LAPACK `sysv` ([`ridge`]); NRMSE divides by the standard deviation, per SPEC ([`score`]).
+//! LAPACK `sysv` ([`ridge`]); NRMSE divides by the standard deviation, per SPEC ([`score`]);
+//! `tanh` is echoflow's own branch-free one, within 1e-15 of libm's ([`tanh`]).
 //! This module does no I/O: model files are read from and written to any `Read + Seek` /
 //! `Write + Seek` the caller opens.
 //!
@@ -61,6 +63,7 @@ pub mod profile;
 pub mod readout;
 pub mod ridge;
 pub mod score;
+pub mod tanh;
 pub mod weights;
 
 pub use batch::{BatchEvaluator, Outcome, Request};

@@ -168,19 +168,13 @@ impl Csr {
             let (lo, hi) = (self.indptr[i], self.indptr[i + 1]);
             let (d, idx) = (&self.data[lo..hi], &self.indices[lo..hi]);
             if n == 1 {
-                // The general case below with one column, written for speed.
-                let mut acc = [0.0f64; LANES];
-                let (dc, ic) = (d.chunks_exact(LANES), idx.chunks_exact(LANES));
-                let (dr, ir) = (dc.remainder(), ic.remainder());
-                for (dd, ii) in dc.zip(ic) {
-                    for l in 0..LANES {
-                        acc[l] += dd[l] * x[ii[l] as usize * ld_x];
-                    }
-                }
-                for (l, (&a, &j)) in dr.iter().zip(ir).enumerate() {
-                    acc[l] += a * x[j as usize * ld_x];
-                }
-                out[i * ld_out] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                // The general case below with one column, written for speed; a unit stride
+                // (sequential evaluation) gets its own copy without the index multiply.
+                out[i * ld_out] = if ld_x == 1 {
+                    row_dot(d, idx, x, 1)
+                } else {
+                    row_dot(d, idx, x, ld_x)
+                };
                 continue;
             }
             let mut cb = 0;
@@ -201,6 +195,24 @@ impl Csr {
             }
         }
     }
+}
+
+/// One CSR row times one column of `x` (stride `ld`): entry `q` into partial sum `q mod 4`,
+/// then `(s₀ + s₁) + (s₂ + s₃)` (see the module docs).
+#[inline(always)]
+fn row_dot(d: &[f64], idx: &[u32], x: &[f64], ld: usize) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (dc, ic) = (d.chunks_exact(LANES), idx.chunks_exact(LANES));
+    let (dr, ir) = (dc.remainder(), ic.remainder());
+    for (dd, ii) in dc.zip(ic) {
+        for l in 0..LANES {
+            acc[l] += dd[l] * x[ii[l] as usize * ld];
+        }
+    }
+    for (l, (&a, &j)) in dr.iter().zip(ir).enumerate() {
+        acc[l] += a * x[j as usize * ld];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// A weight matrix, dense or CSR.
