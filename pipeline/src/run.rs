@@ -70,8 +70,11 @@ pub fn run(options: RunOptions) -> Result<(), RunError> {
 fn run_worker(worker: &mut timely::worker::Worker, o: &RunOptions) -> Result<(), RunError> {
     let acked = ProbeHandle::new();
     let limits = o.params.limits;
-    let source_config = |topic: &str| {
+    let source_config = |topic: &str, stream: &str| {
         let mut c = SourceConfig::new(o.client.clone(), topic, &o.group_id);
+        c.stream = stream.to_string();
+        // End-to-end latency is measured per request (SPEC §7): only requests are stamped.
+        c.stamp_arrivals = stream == "requests";
         c.stop_at_eof = o.stop_at_eof;
         c.idle_timeout = o.idle_timeout;
         c.allowed_lateness_ms = o.allowed_lateness_ms;
@@ -81,13 +84,13 @@ fn run_worker(worker: &mut timely::worker::Worker, o: &RunOptions) -> Result<(),
     let built = worker.dataflow::<u64, _, _>(|scope| {
         let (requests, req_handle) = kafka_source(
             scope,
-            source_config(&o.requests_topic),
+            source_config(&o.requests_topic, "requests"),
             acked.clone(),
             move |raw: &[u8]| Request::decode(raw, &limits).map(|r| (r.ts, r)),
         )?;
         let (telemetry, tel_handle) = kafka_source(
             scope,
-            source_config(&o.telemetry_topic),
+            source_config(&o.telemetry_topic, "telemetry"),
             acked.clone(),
             |raw: &[u8]| decode_telemetry(raw).map(|t| (t.ts, t)),
         )?;
