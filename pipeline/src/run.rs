@@ -7,6 +7,11 @@
 //! [`echoflow_connectors::kafka`]). With `aimd.process_memory` the process's own memory pressure
 //! joins the AIMD input (a wall-clock input, so `run` only).
 //!
+//! Metrics (SPEC §7, [`crate::metrics`]): the sources are labelled `requests` and `telemetry`
+//! for `echoflow_watermark_lag_seconds`, report `echoflow_consumer_lag` from librdkafka's
+//! statistics, and only the requests source stamps arrivals, so
+//! `echoflow_end_to_end_latency_seconds` observes exactly the request outcomes.
+//!
 //! Shutdown (SIGTERM, or the end of every partition in a bounded run): the sources stop
 //! consuming and release their capabilities, the dataflow drains, the sink waits for every
 //! acknowledgement, the final offsets are committed synchronously, and `run` returns.
