@@ -180,7 +180,7 @@ fn a_live_run_exports_every_series_the_dashboard_queries() {
     }
     assert_eq!(count(&b, &t[2]) + count(&b, &t[3]), expected);
     let lag_series = format!(
-        "echoflow_consumer_lag{{partition=\"0\",topic=\"{}\"}}",
+        "echoflow_consumer_lag{{topic=\"{}\",partition=\"0\"}}",
         t[0]
     );
     let mut scrape = String::new();
@@ -207,7 +207,7 @@ fn a_live_run_exports_every_series_the_dashboard_queries() {
     // (a) The new series, with sane values.
     for topic in [&t[0], &t[1]] {
         for p in 0..2 {
-            let series = format!("echoflow_consumer_lag{{partition=\"{p}\",topic=\"{topic}\"}}");
+            let series = format!("echoflow_consumer_lag{{topic=\"{topic}\",partition=\"{p}\"}}");
             let v = values(&scrape, &series);
             assert!(v.len() == 1 && v[0] >= 0.0, "{series}: {v:?} in\n{scrape}");
         }
