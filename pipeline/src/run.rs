@@ -7,6 +7,11 @@
 //! [`echoflow_connectors::kafka`]). With `aimd.process_memory` the process's own memory pressure
 //! joins the AIMD input (a wall-clock input, so `run` only).
 //!
+//! Metrics (SPEC §7, [`crate::metrics`]): the sources are labelled `requests` and `telemetry`
+//! for `echoflow_watermark_lag_seconds`, report `echoflow_consumer_lag` from librdkafka's
+//! statistics, and only the requests source stamps arrivals, so
+//! `echoflow_end_to_end_latency_seconds` observes exactly the request outcomes.
+//!
 //! Shutdown (SIGTERM, or the end of every partition in a bounded run): the sources stop
 //! consuming and release their capabilities, the dataflow drains, the sink waits for every
 //! acknowledgement, the final offsets are committed synchronously, and `run` returns.
@@ -70,8 +75,11 @@ pub fn run(options: RunOptions) -> Result<(), RunError> {
 fn run_worker(worker: &mut timely::worker::Worker, o: &RunOptions) -> Result<(), RunError> {
     let acked = ProbeHandle::new();
     let limits = o.params.limits;
-    let source_config = |topic: &str| {
+    let source_config = |topic: &str, stream: &str| {
         let mut c = SourceConfig::new(o.client.clone(), topic, &o.group_id);
+        c.stream = stream.to_string();
+        // End-to-end latency is measured per request (SPEC §7): only requests are stamped.
+        c.stamp_arrivals = stream == "requests";
         c.stop_at_eof = o.stop_at_eof;
         c.idle_timeout = o.idle_timeout;
         c.allowed_lateness_ms = o.allowed_lateness_ms;
@@ -81,13 +89,13 @@ fn run_worker(worker: &mut timely::worker::Worker, o: &RunOptions) -> Result<(),
     let built = worker.dataflow::<u64, _, _>(|scope| {
         let (requests, req_handle) = kafka_source(
             scope,
-            source_config(&o.requests_topic),
+            source_config(&o.requests_topic, "requests"),
             acked.clone(),
             move |raw: &[u8]| Request::decode(raw, &limits).map(|r| (r.ts, r)),
         )?;
         let (telemetry, tel_handle) = kafka_source(
             scope,
-            source_config(&o.telemetry_topic),
+            source_config(&o.telemetry_topic, "telemetry"),
             acked.clone(),
             |raw: &[u8]| decode_telemetry(raw).map(|t| (t.ts, t)),
         )?;

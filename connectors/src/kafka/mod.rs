@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod bounds;
+pub mod lag;
 pub mod ledger;
 pub mod producer;
 pub mod sink;

@@ -9,8 +9,16 @@
 //! Delivery failures are not dropped: the record is produced again (librdkafka has already
 //! retried it for `message.timeout.ms`), and its time stays unacknowledged until it succeeds.
 //! A full local queue makes the sink poll and retry instead of failing.
+//!
+//! End-to-end latency (SPEC §7 `echoflow_end_to_end_latency_seconds`): a record may carry the
+//! wall-clock instant its request reached the Kafka source ([`Outgoing::received`]). The sink
+//! passes it, with the record's time, as the delivery opaque (one small box per record) and, when
+//! the broker acknowledges the record, observes `now − received` in the histogram. A redelivered
+//! record keeps its arrival, so retries count in its latency. Records without an arrival (control
+//! events, decisions, anything from files) observe nothing. The payload is never touched.
 
 use super::KafkaClient;
+use crate::ingest::{Received, ReceivedAt};
 use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
@@ -30,6 +38,30 @@ pub struct OutRecord {
     pub topic: Arc<str>,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
+}
+
+/// What the sink produces: an [`OutRecord`] and, when it answers a request that came from a
+/// Kafka source, that request's arrival.
+pub trait Outgoing {
+    fn record(&self) -> &OutRecord;
+    fn received(&self) -> ReceivedAt {
+        ReceivedAt::NONE
+    }
+}
+
+impl Outgoing for OutRecord {
+    fn record(&self) -> &OutRecord {
+        self
+    }
+}
+
+impl Outgoing for Received<OutRecord> {
+    fn record(&self) -> &OutRecord {
+        &self.value
+    }
+    fn received(&self) -> ReceivedAt {
+        self.received
+    }
 }
 
 /// Errors of a sink: at start-up, or a record the broker refuses for good.
@@ -58,33 +90,46 @@ impl SinkHealth {
     }
 }
 
+/// What a delivery report needs to know of its record: its time and its request's arrival.
+#[derive(Debug, Clone, Copy)]
+struct Delivery {
+    time: u64,
+    received: ReceivedAt,
+}
+
 #[derive(Default)]
 struct Deliveries {
     /// Acknowledged records per time.
     acked: BTreeMap<u64, u64>,
-    /// Records to produce again, with their time.
-    failed: Vec<(u64, OutRecord)>,
+    /// Records to produce again.
+    failed: Vec<(Delivery, OutRecord)>,
 }
 
 struct Context {
     deliveries: Arc<Mutex<Deliveries>>,
+    latency: metrics::Histogram,
 }
 
 impl ClientContext for Context {}
 
 impl ProducerContext for Context {
-    type DeliveryOpaque = usize;
+    type DeliveryOpaque = Box<Delivery>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, time: usize) {
+    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Box<Delivery>) {
+        if result.is_ok()
+            && let Some(s) = delivery.received.seconds_until(ReceivedAt::now())
+        {
+            self.latency.record(s);
+        }
         let Ok(mut d) = self.deliveries.lock() else {
             return;
         };
         match result {
-            Ok(_) => *d.acked.entry(time as u64).or_default() += 1,
+            Ok(_) => *d.acked.entry(delivery.time).or_default() += 1,
             Err((e, msg)) => {
                 tracing::warn!(topic = msg.topic(), error = %e, "delivery failed; producing again");
                 d.failed.push((
-                    time as u64,
+                    *delivery,
                     OutRecord {
                         topic: Arc::from(msg.topic()),
                         key: msg.key().map(<[u8]>::to_vec),
@@ -98,12 +143,15 @@ impl ProducerContext for Context {
 
 /// Produces `stream` to Kafka and returns the acknowledgement stream (no data; its frontier is
 /// the durable frontier) and the sink's health. `topics` are the topics the stream may name:
-/// each must exist.
-pub fn kafka_sink<'scope>(
-    stream: Stream<'scope, u64, Vec<OutRecord>>,
+/// each must exist. Records are [`OutRecord`]s, or [`Received`] ones whose latency is observed.
+pub fn kafka_sink<'scope, R>(
+    stream: Stream<'scope, u64, Vec<R>>,
     client: &KafkaClient,
     topics: &[&str],
-) -> Result<(Stream<'scope, u64, Vec<()>>, SinkHealth), SinkError> {
+) -> Result<(Stream<'scope, u64, Vec<()>>, SinkHealth), SinkError>
+where
+    R: Outgoing + Clone + 'static,
+{
     let deliveries = Arc::new(Mutex::new(Deliveries::default()));
     let mut cc = client.config();
     cc.set("enable.idempotence", "true")
@@ -115,6 +163,7 @@ pub fn kafka_sink<'scope>(
     let producer: BaseProducer<Context> = cc
         .create_with_context(Context {
             deliveries: Arc::clone(&deliveries),
+            latency: metrics::histogram!("echoflow_end_to_end_latency_seconds"),
         })
         .map_err(|e| SinkError::Producer {
             brokers: client.brokers.clone(),
@@ -157,7 +206,11 @@ pub fn kafka_sink<'scope>(
                     let entry = pending.entry(time).or_insert_with(|| (cap, 0, 0));
                     for batch in data {
                         for rec in batch.drain(..) {
-                            if let Err(e) = produce(&producer, time, &rec) {
+                            let d = Delivery {
+                                time,
+                                received: rec.received(),
+                            };
+                            if let Err(e) = produce(&producer, d, rec.record()) {
                                 health_in.0.borrow_mut().get_or_insert(e);
                             }
                             entry.1 += 1;
@@ -176,8 +229,8 @@ pub fn kafka_sink<'scope>(
                     }
                     Err(_) => Vec::new(),
                 };
-                for (t, rec) in failed {
-                    if let Err(e) = produce(&producer, t, &rec) {
+                for (d, rec) in failed {
+                    if let Err(e) = produce(&producer, d, &rec) {
                         health_in.0.borrow_mut().get_or_insert(e);
                     }
                 }
@@ -192,9 +245,13 @@ pub fn kafka_sink<'scope>(
     Ok((acks, health))
 }
 
-fn produce(producer: &BaseProducer<Context>, time: u64, rec: &OutRecord) -> Result<(), SinkError> {
-    let mut record: BaseRecord<'_, [u8], [u8], usize> =
-        BaseRecord::with_opaque_to(&rec.topic, time as usize).payload(&rec.payload[..]);
+fn produce(
+    producer: &BaseProducer<Context>,
+    delivery: Delivery,
+    rec: &OutRecord,
+) -> Result<(), SinkError> {
+    let mut record: BaseRecord<'_, [u8], [u8], Box<Delivery>> =
+        BaseRecord::with_opaque_to(&rec.topic, Box::new(delivery)).payload(&rec.payload[..]);
     if let Some(k) = &rec.key {
         record = record.key(&k[..]);
     }

@@ -19,13 +19,27 @@
 //!   and `replay`-like runs against Kafka.
 //! * Shutdown: when the shared flag is set the source stops consuming and releases its
 //!   capability, so the dataflow drains; the caller then calls [`SourceHandle::final_commit`].
+//!
+//! Observability (SPEC §7, through the `metrics` facade: free when no recorder is installed):
+//!
+//! * `echoflow_watermark_lag_seconds{stream, worker}`: the wall clock minus the event time the
+//!   worker's capability has been released to, set on every activation that holds one. It
+//!   measures how far behind real time the dataflow's event-time progress is (a replay of old
+//!   data shows its age; a live stream its delay plus `allowed_lateness_ms`).
+//! * `echoflow_consumer_lag{topic, partition}`: from librdkafka's statistics, which the consumer's
+//!   own non-blocking `poll` delivers every `stats_interval` ([`super::lag`]); nothing waits on
+//!   the broker.
+//! * Arrivals: with `stamp_arrivals` each record carries the wall clock at which this source
+//!   received it (read once per activation: the records of one poll batch share it), for the
+//!   sink's end-to-end latency ([`crate::ingest::ReceivedAt`]). `run` stamps requests only.
 
 use super::KafkaClient;
 use super::bounds::Bounds;
+use super::lag::consumer_lags;
 use super::ledger::OffsetLedger;
 use crate::dead_letter::Origin;
-use crate::ingest::classify;
 pub use crate::ingest::{IngestStream, Ingested, Record};
+use crate::ingest::{ReceivedAt, classify};
 use crate::schema::FieldError;
 use crate::watermark::Watermarks;
 use rdkafka::ClientContext;
@@ -36,8 +50,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope};
@@ -59,13 +73,21 @@ pub struct SourceConfig {
     pub commit_interval: Duration,
     /// Set to stop consuming (SIGTERM).
     pub shutdown: Option<Arc<AtomicBool>>,
+    /// The `stream` label of this source's metrics (`requests`, `telemetry`; default the topic).
+    pub stream: String,
+    /// Stamp each record with the wall clock at which it was received (end-to-end latency).
+    pub stamp_arrivals: bool,
+    /// How often librdkafka reports statistics, the basis of `echoflow_consumer_lag` (`None`:
+    /// never). A `statistics.interval.ms` in the client settings overrides it.
+    pub stats_interval: Option<Duration>,
 }
 
 impl SourceConfig {
     pub fn new(client: KafkaClient, topic: impl Into<String>, group_id: impl Into<String>) -> Self {
+        let topic = topic.into();
         SourceConfig {
             client,
-            topic: topic.into(),
+            topic: topic.clone(),
             group_id: group_id.into(),
             allowed_lateness_ms: 0,
             idle_timeout: Duration::from_millis(5000),
@@ -73,6 +95,9 @@ impl SourceConfig {
             max_batch: 4096,
             commit_interval: Duration::from_millis(200),
             shutdown: None,
+            stream: topic,
+            stamp_arrivals: false,
+            stats_interval: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -94,11 +119,33 @@ pub enum SourceError {
     },
 }
 
-/// The consumer's context: librdkafka also reports partition EOF (which the source asks for, to
+/// The consumer's context. librdkafka also reports partition EOF (which the source asks for, to
 /// know when a partition is caught up) through the global error callback; that is not an error.
-struct Quiet;
+/// Its statistics become the consumer-lag gauges of the partitions this source owns.
+struct SourceContext {
+    topic: String,
+    /// Set once the partitions are assigned.
+    owned: OnceLock<Vec<i32>>,
+}
 
-impl ClientContext for Quiet {
+impl ClientContext for SourceContext {
+    fn stats_raw(&self, statistics: &[u8]) {
+        let Some(owned) = self.owned.get() else {
+            return;
+        };
+        match consumer_lags(statistics, &self.topic, owned) {
+            Ok(lags) => {
+                for (p, lag) in lags {
+                    metrics::gauge!("echoflow_consumer_lag", "topic" => self.topic.clone(), "partition" => p.to_string())
+                        .set(lag as f64);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(topic = %self.topic, error = %e, "unreadable librdkafka statistics")
+            }
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         let eof = matches!(
             error,
@@ -110,10 +157,10 @@ impl ClientContext for Quiet {
     }
 }
 
-impl ConsumerContext for Quiet {}
+impl ConsumerContext for SourceContext {}
 
 struct Shared {
-    consumer: BaseConsumer<Quiet>,
+    consumer: BaseConsumer<SourceContext>,
     ledger: OffsetLedger,
     topic: String,
     acked: ProbeHandle<u64>,
@@ -196,11 +243,21 @@ where
         .set("auto.offset.reset", "earliest")
         // EOF events tell when a partition is caught up: the basis of idleness and of bounded runs.
         .set("enable.partition.eof", "true");
+    if let Some(every) = config.stats_interval {
+        cc.set(
+            "statistics.interval.ms",
+            every.as_millis().max(1).to_string(),
+        );
+    }
     for (k, v) in &config.client.settings {
         cc.set(k, v);
     }
-    let consumer: BaseConsumer<Quiet> =
-        cc.create_with_context(Quiet)
+    let context = SourceContext {
+        topic: config.topic.clone(),
+        owned: OnceLock::new(),
+    };
+    let consumer: BaseConsumer<SourceContext> =
+        cc.create_with_context(context)
             .map_err(|source| SourceError::Consumer {
                 brokers: config.client.brokers.clone(),
                 source,
@@ -239,6 +296,8 @@ where
             topic: config.topic.clone(),
             source,
         })?;
+    // Set once, just after creation: it cannot already hold a value.
+    let _ = consumer.context().owned.set(mine.clone());
     let mut bounds = if config.stop_at_eof {
         Some(read_bounds(&consumer, &config.topic, &tpl, &mine)?)
     } else {
@@ -275,6 +334,11 @@ where
         let mut consumed: u64 = 0;
         let mut last_commit = Instant::now();
         let mut batch: Vec<(u64, Ingested<T>)> = Vec::new();
+        let watermark_lag = metrics::gauge!(
+            "echoflow_watermark_lag_seconds",
+            "stream" => config.stream.clone(),
+            "worker" => index.to_string()
+        );
 
         move |output| {
             let mut guard = shared.borrow_mut();
@@ -287,6 +351,11 @@ where
             if let (Some(c), false) = (cap.as_ref(), stopping) {
                 let now_time = *c.time();
                 let now = Instant::now();
+                let received = if config.stamp_arrivals {
+                    ReceivedAt::now()
+                } else {
+                    ReceivedAt::NONE
+                };
                 for _ in 0..config.max_batch {
                     let Some(polled) = state.consumer.poll(Duration::ZERO) else {
                         break;
@@ -320,8 +389,9 @@ where
                     consumed += 1;
                     let raw = msg.payload().unwrap_or(&[]);
                     let key = msg.key().map(<[u8]>::to_vec);
-                    let (time, item) =
+                    let (time, mut item) =
                         classify(decode(raw), origin, key, raw, &mut marks, p, now_time);
+                    item.set_received(received);
                     state.ledger.consumed(p, msg.offset(), time);
                     batch.push((time, item));
                 }
@@ -345,12 +415,15 @@ where
             if finished && cap.is_some() {
                 tracing::debug!(topic = %config.topic, worker = index, consumed, activations, "source finished");
                 cap = None;
-            } else if let (Some(c), Some(w)) = (
-                cap.as_mut(),
-                marks.watermark_or_idle(wall_ms().saturating_sub(config.allowed_lateness_ms)),
-            ) && w > *c.time()
-            {
-                c.downgrade(&w);
+            } else if let Some(c) = cap.as_mut() {
+                let wall = wall_ms();
+                if let Some(w) =
+                    marks.watermark_or_idle(wall.saturating_sub(config.allowed_lateness_ms))
+                    && w > *c.time()
+                {
+                    c.downgrade(&w);
+                }
+                watermark_lag.set((wall as f64 - *c.time() as f64) / 1e3);
             }
 
             if last_commit.elapsed() >= config.commit_interval {
@@ -371,7 +444,7 @@ where
 /// Where a bounded read of `mine` starts (the group's committed offset, else the low watermark)
 /// and ends (the high watermark now).
 fn read_bounds(
-    consumer: &BaseConsumer<Quiet>,
+    consumer: &BaseConsumer<SourceContext>,
     topic: &str,
     assigned: &TopicPartitionList,
     mine: &[i32],
@@ -403,7 +476,12 @@ fn read_bounds(
 
 /// After an EOF on `partition`: the consumer's position there, which also counts records it
 /// skipped without delivering (transaction markers).
-fn note_position(consumer: &BaseConsumer<Quiet>, topic: &str, partition: i32, bounds: &mut Bounds) {
+fn note_position(
+    consumer: &BaseConsumer<SourceContext>,
+    topic: &str,
+    partition: i32,
+    bounds: &mut Bounds,
+) {
     match consumer.position() {
         Ok(tpl) => {
             if let Some(Offset::Offset(o)) =

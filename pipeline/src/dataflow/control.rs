@@ -17,13 +17,17 @@
 //!    (ts, kind, subject) in emission order; every worker emits its outcome counts at `t` for the
 //!    autoscaler.
 //!
+//! Outcomes (admitted, rejected, dead-lettered) leave as [`Received`] values: the request's
+//! arrival at its Kafka source rides beside the wire record, for the sink's end-to-end latency
+//! (SPEC §7); it is never part of an output line and is empty in replays.
+//!
 //! Timers fire up to the latest event time processed, never beyond: a replay ends where its
 //! input ends, so the same input gives the same events whatever the sources' pacing.
 
 use super::params::{Params, PressureSource};
 use super::{RequestItem, drain_input, sort_telemetry};
 use echoflow_connectors::dead_letter::DeadLetter;
-use echoflow_connectors::ingest::Record;
+use echoflow_connectors::ingest::{Received, Record};
 use echoflow_connectors::schema::Request;
 use echoflow_connectors::schema::outputs::{Admitted, ControlEvent, Reason, Rejection};
 use echoflow_operators::admission::{self, Admission, ShardState, Verdict};
@@ -57,12 +61,12 @@ pub struct Counts {
 /// What the control operator emits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Out {
-    Admitted(Admitted),
-    Rejected(Rejection),
+    Admitted(Received<Admitted>),
+    Rejected(Received<Rejection>),
     Control(ControlEvent),
     Counts(Counts),
     /// A request the reservoir could not evaluate (its error names why).
-    Dead(DeadLetter),
+    Dead(Received<DeadLetter>),
 }
 
 #[derive(Default)]
@@ -136,7 +140,7 @@ impl Worker {
                     .increment(1);
                 let mut rej = Rejection::new(q.id.clone(), q.ts, Reason::Late);
                 rej.level = Some(level.as_str().to_string());
-                out.push(Out::Rejected(rej));
+                out.push(Out::Rejected(Received::new(rej, r.received)));
                 continue;
             }
             let group = key_group(q.id.as_bytes(), self.logical_shards);
@@ -167,7 +171,7 @@ impl Worker {
                     if reason.is_shed() {
                         counts.shed += 1;
                     }
-                    out.push(Out::Rejected(Rejection {
+                    let rej = Rejection {
                         id: q.id.clone(),
                         ts: q.ts,
                         reason,
@@ -179,7 +183,8 @@ impl Worker {
                         drop_probability: x.drop_probability,
                         scale: Some(x.scale),
                         level: Some(x.level.as_str().to_string()),
-                    }));
+                    };
+                    out.push(Out::Rejected(Received::new(rej, r.received)));
                 }
             }
         }
@@ -261,7 +266,7 @@ impl Worker {
                 let n = outcomes.len() as u64;
                 for ((r, membrane), o) in batch.into_iter().zip(outcomes) {
                     let q = r.value;
-                    out.push(Out::Admitted(Admitted {
+                    let admitted = Admitted {
                         id: q.id,
                         ts: q.ts,
                         membrane,
@@ -271,7 +276,8 @@ impl Worker {
                         tenant: q.tenant,
                         feature: q.feature,
                         priority: q.priority.as_str().to_string(),
-                    }));
+                    };
+                    out.push(Out::Admitted(Received::new(admitted, r.received)));
                 }
                 n
             }
@@ -280,11 +286,12 @@ impl Worker {
             Err(e) => {
                 for (r, _) in batch {
                     let raw = serde_json::to_vec(&r.value).unwrap_or_default();
-                    out.push(Out::Dead(DeadLetter::new(
+                    let dead = DeadLetter::new(
                         &r.origin,
                         format!("'input': reservoir evaluation failed: {e}"),
                         &raw,
-                    )));
+                    );
+                    out.push(Out::Dead(Received::new(dead, r.received)));
                 }
                 0
             }

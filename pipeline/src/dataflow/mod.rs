@@ -39,7 +39,7 @@ pub mod outputs;
 pub mod params;
 
 use echoflow_connectors::dead_letter::DeadLetter;
-use echoflow_connectors::ingest::{IngestStream, Ingested, Record};
+use echoflow_connectors::ingest::{IngestStream, Ingested, Received, Record};
 use echoflow_connectors::schema::Request;
 use echoflow_operators::keyed::{key_group, worker_for_group};
 use echoflow_operators::membrane_pool::Telemetry;
@@ -186,16 +186,19 @@ pub(crate) fn sort_telemetry(reports: &mut [Record<Telemetry>]) {
 
 fn dead_only<'scope, T: 'static>(
     s: IngestStream<'scope, T>,
-) -> Stream<'scope, u64, Vec<DeadLetter>> {
+) -> Stream<'scope, u64, Vec<Received<DeadLetter>>> {
     s.flat_map(|item| match item {
         Ingested::Invalid(d) => Some(d),
-        Ingested::Late { record, raw } => Some(DeadLetter::new(
-            &record.origin,
-            format!(
-                "late: ts {} is behind its partition's watermark (SPEC §4)",
-                record.ts
+        Ingested::Late { record, raw } => Some(Received::new(
+            DeadLetter::new(
+                &record.origin,
+                format!(
+                    "late: ts {} is behind its partition's watermark (SPEC §4)",
+                    record.ts
+                ),
+                &raw,
             ),
-            &raw,
+            record.received,
         )),
         Ingested::OnTime(_) => None,
     })
