@@ -250,7 +250,7 @@ fn run_worker(
         outputs
             .admitted
             .clone()
-            .map(|a| (a.ts, a.membrane))
+            .map(|a| (a.value.ts, a.value.membrane))
             .exchange(|_| 0)
             .inspect(move |(ts, m)| {
                 rec.borrow_mut().admitted(*ts);
