@@ -10,24 +10,13 @@ use std::process::{Command, Stdio};
 #[test]
 fn loadgen_membranes_serve_what_run_admits() {
     let Some(b) = broker() else { return };
-    let t: Vec<String> = TOPIC_ROLES
-        .iter()
-        .map(|n| unique(&format!("loop.{n}")))
-        .collect();
-    create(&b, &t.iter().map(String::as_str).collect::<Vec<_>>(), 2);
-    let dir = std::env::temp_dir().join(format!("echoflow-loadgen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("pipeline.toml");
-    let topics = [&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6]].map(String::as_str);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let toml = pipeline_toml(&b, &unique("group"), topics)
-        + &format!(
-            "[metrics]\naddress = \"127.0.0.1:{port}\"\n[autoscaler]\npolicy = \"hpa\"\ninterval_ms = 2000\n"
-        );
-    std::fs::write(&config, toml).expect("config");
+    let t = pipeline_topics(&b, "loop");
+    let (config, _) = run_config(
+        &b,
+        "loadgen",
+        &t,
+        "[autoscaler]\npolicy = \"hpa\"\ninterval_ms = 2000\n",
+    );
     let cfg = config.to_str().expect("UTF-8 path");
     let exe = env!("CARGO_BIN_EXE_echoflow");
     let mut run = Command::new(exe)
@@ -81,5 +70,5 @@ fn loadgen_membranes_serve_what_run_admits() {
         })
         .collect();
     assert!(named.iter().all(|m| m.starts_with("m-")), "{named:?}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = config.parent().map(std::fs::remove_dir_all);
 }

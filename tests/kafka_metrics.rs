@@ -9,7 +9,7 @@ use common::*;
 use echoflow_pipeline::scenario::{Scenario, Shape};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -131,40 +131,18 @@ fn metric_names_are_whole_identifiers() {
 #[test]
 fn a_live_run_exports_every_series_the_dashboard_queries() {
     let Some(b) = broker() else { return };
-    let t: Vec<String> = TOPIC_ROLES
-        .iter()
-        .map(|n| unique(&format!("metrics.{n}")))
-        .collect();
-    create(&b, &t.iter().map(String::as_str).collect::<Vec<_>>(), 2);
+    let t = pipeline_topics(&b, "metrics");
     let sc = Scenario {
         duration_ms: 40_000,
         rate: 500.0,
         ..Scenario::new(Shape::Steady)
     };
-    let mut requests: Vec<_> = sc
-        .requests_keyed()
-        .enumerate()
-        .map(|(i, (_, id, l))| ((i % 2) as i32, id, l.into_bytes()))
-        .collect();
+    let (mut requests, telemetry) = scenario_records(&sc);
     // One undecodable request: a dead letter with an arrival.
     requests.push((0, "bad".into(), b"{not json".to_vec()));
-    let telemetry: Vec<_> = sc
-        .telemetry_keyed()
-        .map(|(_, m, l)| (0, m, l.into_bytes()))
-        .collect();
     produce(&b, &t[0], &requests);
     produce(&b, &t[1], &telemetry);
-    let dir = std::env::temp_dir().join(format!("echoflow-metrics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("pipeline.toml");
-    let topics = [&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6]].map(String::as_str);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let toml = pipeline_toml(&b, &unique("group"), topics)
-        + &format!("[metrics]\naddress = \"127.0.0.1:{port}\"\n");
-    std::fs::write(&config, toml).expect("config");
+    let (config, port) = run_config(&b, "metrics", &t, "");
     let cfg = config.to_str().expect("UTF-8 path");
     let mut child = Command::new(env!("CARGO_BIN_EXE_echoflow"))
         .args(["run", "--config", cfg, "--workers", "2"])

@@ -8,45 +8,23 @@ use common::*;
 use echoflow_pipeline::scenario::{Scenario, Shape};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
 fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     let Some(b) = broker() else { return };
-    let t: Vec<String> = TOPIC_ROLES
-        .iter()
-        .map(|n| unique(&format!("term.{n}")))
-        .collect();
-    create(&b, &t.iter().map(String::as_str).collect::<Vec<_>>(), 2);
+    let t = pipeline_topics(&b, "term");
     let sc = Scenario {
         duration_ms: 60_000,
         rate: 2_000.0,
         ..Scenario::new(Shape::Steady)
     };
-    let requests: Vec<_> = sc
-        .requests_keyed()
-        .enumerate()
-        .map(|(i, (_, id, l))| ((i % 2) as i32, id, l.into_bytes()))
-        .collect();
-    let telemetry: Vec<_> = sc
-        .telemetry_keyed()
-        .map(|(_, m, l)| (0, m, l.into_bytes()))
-        .collect();
+    let (requests, telemetry) = scenario_records(&sc);
     produce(&b, &t[0], &requests);
     produce(&b, &t[1], &telemetry);
-    let dir = std::env::temp_dir().join(format!("echoflow-sigterm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("pipeline.toml");
-    let topics = [&t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6]].map(String::as_str);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let toml = pipeline_toml(&b, &unique("group"), topics)
-        + &format!("[metrics]\naddress = \"127.0.0.1:{port}\"\n");
-    std::fs::write(&config, toml).expect("config");
+    let (config, port) = run_config(&b, "sigterm", &t, "");
     let cfg = config.to_str().expect("UTF-8 path");
     let mut child = Command::new(env!("CARGO_BIN_EXE_echoflow"))
         .args(["run", "--config", cfg, "--workers", "2"])

@@ -9,12 +9,13 @@
 //! `config` event is stamped `ts = 0` so a replay is a pure function of its inputs and
 //! configuration.
 
+use crate::dataflow::outputs::Lines;
 use crate::dataflow::{self, Params};
 use crate::layout::TimelyLayout;
 use echoflow_connectors::jsonl::{JsonlError, jsonl_sink, jsonl_source};
 use echoflow_connectors::schema::{Request, decode_telemetry};
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe;
@@ -68,6 +69,24 @@ pub fn run(options: ReplayOptions) -> Result<(), ReplayError> {
     Ok(())
 }
 
+/// Writes the five outputs as sorted files [`FILES`] into `out` (worker 0 writes), each sink
+/// probed by `probe`; write errors land in `errors`.
+pub(crate) fn write_files(
+    lines: Lines<'_>,
+    out: &Path,
+    errors: &Rc<RefCell<Vec<JsonlError>>>,
+    probe: &ProbeHandle<u64>,
+) {
+    let sink = |s, name: &str| {
+        jsonl_sink(s, &out.join(name), Rc::clone(errors)).probe_with(probe);
+    };
+    sink(lines.admitted, FILES[0]);
+    sink(lines.rejections, FILES[1]);
+    sink(lines.decisions, FILES[2]);
+    sink(lines.control, FILES[3]);
+    sink(lines.dead_letter, FILES[4]);
+}
+
 fn run_worker(worker: &mut timely::worker::Worker, o: &ReplayOptions) -> Result<(), ReplayError> {
     let errors: Rc<RefCell<Vec<JsonlError>>> = Rc::default();
     let probe = ProbeHandle::new();
@@ -88,14 +107,7 @@ fn run_worker(worker: &mut timely::worker::Worker, o: &ReplayOptions) -> Result<
             Rc::clone(&errors),
         )?;
         let lines = dataflow::build(requests, telemetry, &o.params).lines();
-        let sink = |s, name: &str| {
-            jsonl_sink(s, &o.out.join(name), Rc::clone(&errors)).probe_with(&probe);
-        };
-        sink(lines.admitted, FILES[0]);
-        sink(lines.rejections, FILES[1]);
-        sink(lines.decisions, FILES[2]);
-        sink(lines.control, FILES[3]);
-        sink(lines.dead_letter, FILES[4]);
+        write_files(lines, &o.out, &errors, &probe);
         Ok::<_, ReplayError>(())
     })?;
     while !probe.done() {

@@ -188,3 +188,58 @@ pub fn pipeline_toml(brokers: &str, group: &str, topics: [&str; 7]) -> String {
          control = \"{ctl}\"\ndead_letter = \"{dead}\"\n[aimd]\nprocess_memory = false\n"
     )
 }
+
+/// The seven topics of a pipeline ([`TOPIC_ROLES`] order), unique names under `prefix`, created
+/// with two partitions each.
+pub fn pipeline_topics(brokers: &str, prefix: &str) -> Vec<String> {
+    let t: Vec<String> = TOPIC_ROLES
+        .iter()
+        .map(|n| unique(&format!("{prefix}.{n}")))
+        .collect();
+    create(
+        brokers,
+        &t.iter().map(String::as_str).collect::<Vec<_>>(),
+        2,
+    );
+    t
+}
+
+/// A scenario as records for [`produce`]: requests keyed by id over partitions 0 and 1 in turn,
+/// telemetry keyed by membrane on partition 0.
+pub type Records = Vec<(i32, String, Vec<u8>)>;
+pub fn scenario_records(sc: &echoflow_pipeline::scenario::Scenario) -> (Records, Records) {
+    let requests = sc
+        .requests_keyed()
+        .enumerate()
+        .map(|(i, (_, id, l))| ((i % 2) as i32, id, l.into_bytes()))
+        .collect();
+    let telemetry = sc
+        .telemetry_keyed()
+        .map(|(_, m, l)| (0, m, l.into_bytes()))
+        .collect();
+    (requests, telemetry)
+}
+
+/// Writes a pipeline.toml for `echoflow run` on `topics` (from [`pipeline_topics`]) with a new
+/// consumer group and metrics on a free loopback port, then `extra` TOML, into a fresh temporary
+/// folder named after `name`. Returns the file and the metrics port.
+pub fn run_config(
+    brokers: &str,
+    name: &str,
+    topics: &[String],
+    extra: &str,
+) -> (std::path::PathBuf, u16) {
+    let dir = std::env::temp_dir().join(format!("echoflow-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let roles: [&str; 7] = std::array::from_fn(|i| topics.get(i).map_or("", String::as_str));
+    let toml = pipeline_toml(brokers, &unique("group"), roles)
+        + &format!("[metrics]\naddress = \"127.0.0.1:{port}\"\n")
+        + extra;
+    let config = dir.join("pipeline.toml");
+    std::fs::write(&config, toml).expect("config");
+    (config, port)
+}

@@ -29,10 +29,10 @@ pub mod recorder;
 use crate::dataflow::{self, Params};
 use crate::fleet_sim::{FleetSim, FleetSimConfig};
 use crate::layout::TimelyLayout;
-use crate::replay::FILES;
+use crate::replay;
 use crate::scenario::{malformed_request_line, request_line};
 use crate::story::{Phase, Story};
-use echoflow_connectors::jsonl::{JsonlError, jsonl_sink};
+use echoflow_connectors::jsonl::JsonlError;
 use echoflow_connectors::schema::{Request, decode_telemetry};
 use echoflow_operators::autoscale::decision::Action;
 use embedded::Feeder;
@@ -304,15 +304,7 @@ fn run_worker(
                 rec.borrow_mut().decisions.push(d.clone());
             })
             .probe_with(&probe);
-        let lines = outputs.lines();
-        let sink = |s, name: &str| {
-            jsonl_sink(s, &o.out.join(name), Rc::clone(&errors)).probe_with(&probe);
-        };
-        sink(lines.admitted, FILES[0]);
-        sink(lines.rejections, FILES[1]);
-        sink(lines.decisions, FILES[2]);
-        sink(lines.control, FILES[3]);
-        sink(lines.dead_letter, FILES[4]);
+        replay::write_files(outputs.lines(), &o.out, &errors, &probe);
     });
 
     let mut fleet = FleetSim::new(o.fleet.clone(), o.membranes, o.start_ms);
