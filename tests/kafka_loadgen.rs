@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 fn loadgen_membranes_serve_what_run_admits() {
@@ -18,13 +18,8 @@ fn loadgen_membranes_serve_what_run_admits() {
         "[autoscaler]\npolicy = \"hpa\"\ninterval_ms = 2000\n",
     );
     let cfg = config.to_str().expect("UTF-8 path");
-    let exe = env!("CARGO_BIN_EXE_echoflow");
-    let mut run = Command::new(exe)
-        .args(["run", "--config", cfg, "--workers", "2"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start echoflow run");
-    let out = Command::new(exe)
+    let mut run = spawn_run(&config);
+    let out = Command::new(env!("CARGO_BIN_EXE_echoflow"))
         .args(["loadgen", "--config", cfg, "--closed-loop"])
         .args(["--seconds", "10", "--rate", "400", "--membranes", "2"])
         .output()

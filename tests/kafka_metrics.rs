@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const DASHBOARD: &str = "deploy/grafana/dashboards/echoflow.json";
@@ -143,12 +143,7 @@ fn a_live_run_exports_every_series_the_dashboard_queries() {
     produce(&b, &t[0], &requests);
     produce(&b, &t[1], &telemetry);
     let (config, port) = run_config(&b, "metrics", &t, "");
-    let cfg = config.to_str().expect("UTF-8 path");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echoflow"))
-        .args(["run", "--config", cfg, "--workers", "2"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start echoflow run");
+    let mut child = spawn_run(&config);
 
     // Every request has its outcome in Kafka, then the series settle (statistics come each second).
     let expected = (requests.len() - 1) as i64;

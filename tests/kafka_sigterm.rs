@@ -9,7 +9,7 @@ use echoflow_pipeline::scenario::{Scenario, Shape};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -25,12 +25,7 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     produce(&b, &t[0], &requests);
     produce(&b, &t[1], &telemetry);
     let (config, port) = run_config(&b, "sigterm", &t, "");
-    let cfg = config.to_str().expect("UTF-8 path");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echoflow"))
-        .args(["run", "--config", cfg, "--workers", "2"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start echoflow run");
+    let mut child = spawn_run(&config);
     // Mid-stream: some outcomes are out, not all.
     let deadline = Instant::now() + Duration::from_secs(120);
     while count(&b, &t[2]) + count(&b, &t[3]) < 5_000 && Instant::now() < deadline {
@@ -68,7 +63,8 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
 
     // Restart, bounded: it resumes from the committed offsets.
     let out = Command::new(env!("CARGO_BIN_EXE_echoflow"))
-        .args(["run", "--config", cfg, "--workers", "2", "--until-eof"])
+        .args(["run", "--workers", "2", "--until-eof", "--config"])
+        .arg(&config)
         .output()
         .expect("restart echoflow run");
     assert!(

@@ -243,3 +243,13 @@ pub fn run_config(
     std::fs::write(&config, toml).expect("config");
     (config, port)
 }
+
+/// Starts `echoflow run --config CONFIG --workers 2` (standard output discarded).
+pub fn spawn_run(config: &std::path::Path) -> std::process::Child {
+    let cfg = config.to_str().expect("UTF-8 path");
+    std::process::Command::new(env!("CARGO_BIN_EXE_echoflow"))
+        .args(["run", "--config", cfg, "--workers", "2"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start echoflow run")
+}
