@@ -15,7 +15,7 @@
 
 use crate::fleet_sim::{FleetSim, FleetSimConfig};
 use crate::scenario::{Scenario, request_line};
-use crate::story::Story;
+use crate::story::{Arrivals, Story};
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_connectors::kafka::producer::{ProduceError, ToolProducer};
 use echoflow_connectors::kafka::tap::{TapError, TopicTap};
@@ -226,7 +226,7 @@ pub fn run_closed_loop(o: ClosedLoopOptions) -> Result<ClosedLoopStats, LoadgenE
     let period = o.fleet.period_ms.max(1);
     let end = start_ms + o.duration_ms;
     let mut stats = ClosedLoopStats::default();
-    let (mut t, mut owed, mut next_id) = (start_ms, 0.0, 0u64);
+    let (mut t, mut arrivals, mut next_id) = (start_ms, Arrivals::default(), 0u64);
     let stop = || {
         o.shutdown
             .as_ref()
@@ -262,11 +262,7 @@ pub fn run_closed_loop(o: ClosedLoopOptions) -> Result<ClosedLoopStats, LoadgenE
             stats.telemetry += 1;
         }
         let next = (t + period).min(end);
-        owed += story.rate(t) * (next - t) as f64 / 1000.0;
-        let n = owed.floor() as u64;
-        owed -= n as f64;
-        for j in 0..n {
-            let ts = t + j * (next - t) / n;
+        for ts in arrivals.step(&story, t, next) {
             let id = format!("r-{start_ms}-{next_id:09}");
             let line = request_line(o.seed, next_id, ts, &id, o.input_steps);
             next_id += 1;

@@ -122,6 +122,23 @@ impl Story {
     }
 }
 
+/// The story's offered load as request times, one report period at a time: whole requests per
+/// step, the fractional rest carried to the next step, spread evenly over the step.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Arrivals {
+    owed: f64,
+}
+
+impl Arrivals {
+    /// The event times of the requests offered in `[t, next)`.
+    pub fn step(&mut self, story: &Story, t: u64, next: u64) -> impl Iterator<Item = u64> + use<> {
+        self.owed += story.rate(t) * next.saturating_sub(t) as f64 / 1000.0;
+        let n = self.owed.floor() as u64;
+        self.owed -= n as f64;
+        (0..n).map(move |j| t + j * (next - t) / n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +162,20 @@ mod tests {
         assert_eq!(s.rate(3_500), 250.0);
         assert_eq!(s.conditions(7_500).memory_squeeze, SQUEEZE);
         assert!(s.conditions(9_500).failing.is_empty());
+    }
+
+    #[test]
+    fn arrivals_carry_the_fraction_and_spread_over_the_step() {
+        let s = Story {
+            start_ms: 0,
+            duration_ms: 100_000,
+            base_rate: 15.0,
+        };
+        let mut a = Arrivals::default();
+        // 1.5 requests per 100 ms: 1, 2, 1, 2 …
+        let steps: Vec<Vec<u64>> = (0..4)
+            .map(|k| a.step(&s, k * 100, k * 100 + 100).collect())
+            .collect();
+        assert_eq!(steps, [vec![0], vec![100, 150], vec![200], vec![300, 350]]);
     }
 }

@@ -49,8 +49,14 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
 /// Loads `path` as [`load`] does, or the defaults (with the environment applied) when there is
 /// no file.
 pub fn load_optional(path: Option<&Path>) -> anyhow::Result<Config> {
+    load_or_text(path, "(defaults)", "")
+}
+
+/// Loads `path` as [`load`] does, or else the TOML `text` (named `name` in errors) with the
+/// environment applied.
+pub fn load_or_text(path: Option<&Path>, name: &str, text: &str) -> anyhow::Result<Config> {
     let Some(path) = path else {
-        let loader = ConfigLoader::from_text("(defaults)", "").env(process_env());
+        let loader = ConfigLoader::from_text(name, text).env(process_env());
         let name = loader.source_name();
         return loader.load().map_err(|e| report(&name, e));
     };

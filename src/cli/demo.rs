@@ -2,7 +2,6 @@
 //! answers to what echoflow admits, no external service. See `echoflow_pipeline::demo`.
 
 use anyhow::Context;
-use echoflow_pipeline::config::ConfigLoader;
 use echoflow_pipeline::dataflow::Params;
 use echoflow_pipeline::demo::{self, DEMO_TOML, DemoOptions, DemoRun, Progress};
 use std::io::{IsTerminal, Write};
@@ -45,15 +44,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.membranes > 0,
         "--membranes = 0: allowed is an integer ≥ 1"
     );
-    let config = match args.config.as_deref() {
-        Some(path) => super::config::load(path)?,
-        None => {
-            let loader = ConfigLoader::from_text("deploy/demo.toml (built in)", DEMO_TOML)
-                .env(super::config::process_env());
-            let name = loader.source_name();
-            loader.load().map_err(|e| super::config::report(&name, e))?
-        }
-    };
+    let config = super::config::load_or_text(
+        args.config.as_deref(),
+        "deploy/demo.toml (built in)",
+        DEMO_TOML,
+    )?;
     let mut params = Params::from_config(&config)?;
     params.config_event = Some((0, config.fingerprint()));
     let workers = args.workers.unwrap_or_else(|| {

@@ -31,7 +31,7 @@ use crate::fleet_sim::{FleetSim, FleetSimConfig};
 use crate::layout::TimelyLayout;
 use crate::replay;
 use crate::scenario::{malformed_request_line, request_line};
-use crate::story::{Phase, Story};
+use crate::story::{Arrivals, Phase, Story};
 use echoflow_connectors::jsonl::JsonlError;
 use echoflow_connectors::schema::{Request, decode_telemetry};
 use echoflow_operators::autoscale::decision::Action;
@@ -311,7 +311,7 @@ fn run_worker(
     let period = o.fleet.period_ms.max(1);
     let end = o.start_ms + o.duration_ms;
     let mut next_id: u64 = 0;
-    let mut owed = 0.0; // fractional requests carried to the next step
+    let mut arrivals = Arrivals::default();
     let mut t = o.start_ms;
     while t < end {
         let next = (t + period).min(end);
@@ -340,11 +340,8 @@ fn run_worker(
                 .borrow_mut()
                 .fleet(t, fleet.replicas(), fleet.ready());
             // The story's offered load for the step, spread evenly over it.
-            owed += story.rate(t) * (next - t) as f64 / 1000.0;
-            let n = owed.floor() as u64;
-            owed -= n as f64;
-            for j in 0..n {
-                let ts = t + j * (next - t) / n;
+            let first = next_id;
+            for ts in arrivals.step(&story, t, next) {
                 let i = next_id;
                 next_id += 1;
                 let id = format!("r-{i:09}");
@@ -358,7 +355,7 @@ fn run_worker(
                     .send(ts, &line)
                     .map_err(|(path, error)| DemoError::Write { path, error })?;
             }
-            recorder.borrow_mut().offered(t, n);
+            recorder.borrow_mut().offered(t, next_id - first);
         }
         requests.advance_to(next);
         telemetry.advance_to(next);
