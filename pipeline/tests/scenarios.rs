@@ -455,3 +455,82 @@ fn a_time_window_breaker_opens_on_the_burst_too() {
         "opened {at} ms into the run"
     );
 }
+
+/// The slow loop's fleet view (differential collections: membranes alive with TTL expiry as
+/// retractions, windowed cpu sums) against an oracle computed here from the telemetry lines:
+/// `from` = membranes with a report at `t < E` and `t + ttl > E`; the utilisation = mean over the
+/// ready ones of their mean cpu in `[E − interval, E)`. One membrane falls silent, one joins late.
+#[test]
+fn the_fleet_view_follows_membranes_coming_and_going() {
+    let sc = Scenario {
+        membranes: 4,
+        ..scenario(Shape::Steady, 95)
+    };
+    let (ttl, interval) = (5_000u64, 15_000u64);
+    let lines: Vec<(u64, String, String)> = sc
+        .telemetry_keyed()
+        .filter(|(t, m, _)| {
+            let k = t - sc.start_ms;
+            let silent = m == "m-3" && k >= 20_000;
+            let not_yet = m == "m-2" && k < 40_000;
+            !(silent || not_yet)
+        })
+        .collect();
+    let dir = temp_dir("fleet-view");
+    write_lines(&dir.join("requests.jsonl"), sc.requests());
+    write_lines(
+        &dir.join("telemetry.jsonl"),
+        lines.iter().map(|(_, _, l)| l.clone()),
+    );
+    let toml = format!(
+        "[autoscaler]\npolicy = \"hpa\"\n[degradation]\nenabled = false\n\
+         [routing]\nmembrane_ttl_ms = {ttl}"
+    );
+    let o = replay_files(&dir, &toml, 2, "out");
+    assert!(o.rejections.is_empty(), "{:?}", o.rejections.first());
+    let reports: Vec<(u64, String, f64, bool)> = lines
+        .iter()
+        .map(|(t, m, l)| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                *t,
+                m.clone(),
+                v["cpu"].as_f64().unwrap(),
+                v["healthy"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(o.decisions.len(), 6, "{:?}", o.decisions);
+    let mut counts_seen = BTreeSet::new();
+    for d in &o.decisions {
+        let e = ts(d);
+        let mut last: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
+        let mut sums: BTreeMap<&str, (f64, u32)> = BTreeMap::new();
+        for (t, m, cpu, healthy) in &reports {
+            if *t < e {
+                last.insert(m, (*t, *healthy));
+                if *t + interval >= e {
+                    let s = sums.entry(m).or_default();
+                    *s = (s.0 + cpu, s.1 + 1);
+                }
+            }
+        }
+        let registered: Vec<&str> = last
+            .iter()
+            .filter(|(_, (t, _))| t + ttl > e)
+            .map(|(m, _)| *m)
+            .collect();
+        assert_eq!(d["from"], registered.len(), "at {e}: {registered:?} {d}");
+        counts_seen.insert(registered.len());
+        let means: Vec<f64> = registered
+            .iter()
+            .filter(|m| last[*m].1)
+            .filter_map(|m| sums.get(m).map(|(s, n)| s / f64::from(*n)))
+            .collect();
+        let want = means.iter().sum::<f64>() / means.len() as f64;
+        let got = d["utilization"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "at {e}: {got} vs {want}");
+    }
+    // The fleet was 3, then 2 after m-3's expiry, then 3 again when m-2 joined.
+    assert_eq!(counts_seen, BTreeSet::from([2, 3]), "{:?}", o.decisions);
+}

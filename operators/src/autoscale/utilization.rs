@@ -149,10 +149,26 @@ pub struct IntervalAggregator {
 impl IntervalAggregator {
     /// One telemetry report of a membrane in this interval.
     pub fn telemetry(&mut self, membrane: &str, cpu: f64, latency_ms: f64) {
+        self.summed(membrane, cpu, latency_ms, 1);
+    }
+
+    /// A membrane's reports in this interval already summed: `samples` reports whose cpu and
+    /// latency add up to `cpu_sum` and `latency_sum` (the dataflow's windowed collections
+    /// deliver them this way). Adds to what [`IntervalAggregator::telemetry`] gathered.
+    ///
+    /// ```
+    /// use echoflow_operators::autoscale::utilization::{IntervalAggregator, PodPhase};
+    /// let mut agg = IntervalAggregator::default();
+    /// agg.summed("m1", 1.4, 40.0, 2);
+    /// let view = agg.finish([("m1", PodPhase::Ready)]);
+    /// assert!((view.pods[0].utilization.unwrap() - 0.7).abs() < 1e-12);
+    /// assert_eq!(view.latency_ms, Some(20.0));
+    /// ```
+    pub fn summed(&mut self, membrane: &str, cpu_sum: f64, latency_sum: f64, samples: u32) {
         let acc = self.membranes.entry(membrane.to_string()).or_default();
-        acc.cpu_sum += cpu;
-        acc.latency_sum += latency_ms;
-        acc.samples += 1;
+        acc.cpu_sum += cpu_sum;
+        acc.latency_sum += latency_sum;
+        acc.samples += samples;
     }
 
     /// Request outcomes in this interval: admitted, and shed (rejected as `rate_limited`,

@@ -3,12 +3,12 @@
 //! The algorithm:
 //! 1. Parse the file as TOML (an empty file is a valid, empty document). Syntax errors are all
 //!    reported (the parser recovers and goes on), each with its line, and loading stops there.
-//! 2. Walk the document against the [schema](super::schema): a key not in the schema is an
+//! 2. Walk the document against the [schema]: a key not in the schema is an
 //!    error naming the full dotted key and what its table allows; `[kafka.client]` is free-form,
 //!    its nested tables flattened back to dotted librdkafka names (`sasl.password = "x"` inside
 //!    `[kafka.client]` is, in TOML, a table `sasl` holding `password`) and scalar values turned
 //!    into strings (`session.timeout.ms = 6000` works).
-//! 3. Lay the environment ([`env`](super::env)) over the file and the flags over both (SPEC §6
+//! 3. Lay the environment ([`env`](mod@super::env)) over the file and the flags over both (SPEC §6
 //!    precedence: flags > environment > file > defaults). Two variables that set the same key
 //!    (`ECHOFLOW_RED__MAX_P` and `echoflow_red__max_p`) are an error rather than a silent pick.
 //! 4. Check each value against its key's type and rule (an integer is accepted for a float).

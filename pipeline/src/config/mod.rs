@@ -10,7 +10,7 @@
 //! | [`types`] | the typed configuration and its defaults (SPEC §6; Kubernetes for HPA behaviour) |
 //! | [`schema`] | every key: its type and allowed values |
 //! | [`load`] | defaults < file < environment < flags, checked key by key |
-//! | [`env`] | `ECHOFLOW_<SECTION>__<KEY>` overrides |
+//! | [`env`](mod@env) | `ECHOFLOW_<SECTION>__<KEY>` overrides |
 //! | [`rules`] | rules between keys (`red.min_th < red.max_th`, …) |
 //! | [`redact`] | which `kafka.client` settings are secrets, and hiding them |
 //! | [`effective`] | the effective configuration as redacted TOML and its SHA-256 fingerprint |
@@ -23,7 +23,7 @@
 //! allowed. The types stay the single source of defaults: the schema holds no default values,
 //! and the typed config is built by deserialising the serialised defaults with the checked
 //! values put in. Deviations from the SPEC's wording, each documented in its module: an
-//! `ECHOFLOW_` variable with no `__` is not an override ([`env`]); `[kafka.client]` accepts
+//! `ECHOFLOW_` variable with no `__` is not an override ([`env`](mod@env)); `[kafka.client]` accepts
 //! nested TOML tables and non-string scalars, flattened to librdkafka's dotted string settings,
 //! and refuses `bootstrap.servers` / `group.id`, which come from `kafka.brokers` /
 //! `kafka.group_id` ([`load`]).

@@ -1,30 +1,35 @@
 //! The slow loop: one autoscaler evaluation per `autoscaler.interval_ms` of event time, on
 //! worker 0 (SPEC §3 "Autoscaling").
 //!
-//! Inputs: every on-time telemetry report (worker 0's copy of the broadcast) and the request
-//! outcome counts of every worker (exchanged to worker 0). Evaluations fall at the multiples of
-//! the interval (epoch-aligned, so they do not depend on where the input starts); the one at `E`
-//! covers the interval `[E − interval, E)` and runs when the dataflow first processes a time
-//! `≥ E`, before the data at that time:
+//! Inputs: every on-time telemetry report (worker 0's copy of the broadcast) and the changes of
+//! the differential fleet view ([`super::fleet_view`]: registered membranes, per-membrane window
+//! sums, the fleet's windowed outcome counts), exchanged to worker 0. Evaluations fall at the
+//! multiples of the interval (epoch-aligned, so they do not depend on where the input starts);
+//! the one at `E` covers the interval `[E − interval, E)` and runs when the dataflow first
+//! processes a time `≥ E` (a time with telemetry or request outcomes), before the data at that
+//! time, once every change of the fleet view at a time `≤ E` has arrived:
 //!
-//! * current replicas = registered membranes at `E` (a membrane pool of its own, fed by the same
-//!   telemetry, so it agrees with the fast path's); a membrane is a ready pod when ready at `E`
-//!   (healthy, fresh, breaker not open), else an unready pod; a registered membrane that did not
-//!   report in the interval has missing metrics;
+//! * current replicas = the registered membranes at `E` (the `alive` collection); a membrane is
+//!   a ready pod when ready at `E` (healthy, fresh, breaker not open: a [`MembranePool`] of its
+//!   own, fed by the same telemetry, since breakers are state machines and not collections), else
+//!   an unready pod; a registered membrane that did not report in the interval has missing
+//!   metrics;
 //! * per ready membrane, utilisation = its mean cpu over the interval × (1 + shed / max(admitted,
-//!   1)) ([`IntervalAggregator`]);
+//!   1)) (the `window` and `outcomes` collections through [`IntervalAggregator::finish`]);
 //! * the configured [`Policy`] decides; the decision, holds included, goes to
 //!   `echoflow.scaling-decisions` stamped `E`.
 //!
 //! Like the fast path's timers, evaluations run up to the latest event time processed.
+//!
+//! [`IntervalAggregator::finish`]: echoflow_operators::autoscale::utilization::IntervalAggregator::finish
 
-use super::control::Counts;
+use super::fleet_view::{FleetViewState, Update};
 use super::params::Params;
 use super::{drain_input, sort_telemetry};
 use echoflow_connectors::ingest::Record;
 use echoflow_operators::autoscale::decision::Decision;
 use echoflow_operators::autoscale::policy::{Policy, build};
-use echoflow_operators::autoscale::utilization::{IntervalAggregator, PodPhase};
+use echoflow_operators::autoscale::utilization::PodPhase;
 use echoflow_operators::membrane_pool::{MembranePool, Telemetry};
 use std::collections::BTreeMap;
 use timely::container::CapacityContainerBuilder;
@@ -36,42 +41,45 @@ use timely::dataflow::{Stream, StreamVec};
 struct Slow {
     pool: MembranePool,
     policy: Box<dyn Policy>,
-    agg: IntervalAggregator,
+    view: FleetViewState,
     interval: u64,
     resource: String,
     next_eval: Option<u64>,
 }
 
 impl Slow {
-    /// Runs every evaluation due by `t`, then takes the data at `t`.
-    fn process(
-        &mut self,
-        t: u64,
-        mut telemetry: Vec<Record<Telemetry>>,
-        counts: &[Counts],
-        out: &mut Vec<Decision>,
-    ) {
+    /// Runs every evaluation due by `t`, then takes the telemetry at `t`.
+    fn process(&mut self, t: u64, mut telemetry: Vec<Record<Telemetry>>, out: &mut Vec<Decision>) {
         let next = *self
             .next_eval
             .get_or_insert_with(|| (t / self.interval + 1) * self.interval);
         let mut e = next;
         while e <= t {
+            self.view.advance_to(e);
             self.pool.advance_to(e);
-            let phases: Vec<(String, PodPhase)> = self
-                .pool
-                .iter()
-                .map(|m| {
-                    let phase = if self.pool.is_ready(m, e) {
-                        PodPhase::Ready
-                    } else {
-                        PodPhase::NotReady
-                    };
-                    (m.id().to_string(), phase)
+            debug_assert!(
+                self.view.registered().eq(self.pool.iter().map(|m| m.id())),
+                "fleet view and membrane pool disagree on the registered membranes at {e}"
+            );
+            let phases: Vec<(&str, PodPhase)> = self
+                .view
+                .registered()
+                .map(|id| {
+                    let ready = self
+                        .pool
+                        .by_id(id)
+                        .is_some_and(|m| self.pool.is_ready(m, e));
+                    (
+                        id,
+                        if ready {
+                            PodPhase::Ready
+                        } else {
+                            PodPhase::NotReady
+                        },
+                    )
                 })
                 .collect();
-            let view = self
-                .agg
-                .finish(phases.iter().map(|(id, p)| (id.as_str(), *p)));
+            let view = self.view.interval().finish(phases);
             let mut d = self.policy.evaluate(e, &view);
             d.resource.clone_from(&self.resource);
             metrics::gauge!("echoflow_desired_replicas", "resource" => self.resource.clone())
@@ -83,21 +91,17 @@ impl Slow {
         sort_telemetry(&mut telemetry);
         for r in &telemetry {
             self.pool.on_telemetry(&r.value);
-            self.agg
-                .telemetry(&r.value.membrane, r.value.cpu, r.value.latency_ms);
         }
         self.pool.advance_to(t);
-        for c in counts {
-            self.agg.outcomes(c.admitted, c.shed);
-        }
     }
 }
 
 /// Builds the autoscaler. `telemetry` is each worker's copy of the broadcast telemetry (`pact`
-/// keeps it local); only worker 0 evaluates.
+/// keeps it local); `updates` are the fleet view's changes ([`super::fleet_view::fleet_view`]),
+/// exchanged here to worker 0, which alone evaluates.
 pub fn autoscaler<'scope, P>(
     telemetry: StreamVec<'scope, u64, Record<Telemetry>>,
-    counts: StreamVec<'scope, u64, Counts>,
+    updates: StreamVec<'scope, u64, (u64, Update)>,
     pact: P,
     params: &Params,
 ) -> Stream<'scope, u64, Vec<Decision>>
@@ -108,43 +112,48 @@ where
     let mut slow = Slow {
         pool: MembranePool::new(params.fleet.pool.clone()),
         policy: build(&params.autoscaler),
-        agg: IntervalAggregator::default(),
+        view: FleetViewState::default(),
         interval: params.autoscaler.interval_ms.max(1),
         resource: params.autoscaler.resource.clone(),
         next_eval: None,
     };
     telemetry.binary_frontier::<_, CapacityContainerBuilder<Vec<Decision>>, _, _, _, _>(
-        counts,
+        updates,
         pact,
-        Exchange::new(|_: &Counts| 0u64),
+        Exchange::new(|_: &(u64, Update)| 0u64),
         "Autoscaler",
         move |_cap, _info| {
-            type Held = (Capability<u64>, Vec<Record<Telemetry>>, Vec<Counts>);
+            type Held = (Capability<u64>, Vec<Record<Telemetry>>);
             let mut pending: BTreeMap<u64, Held> = BTreeMap::new();
             let mut out: Vec<Decision> = Vec::new();
-            move |(tel, tel_frontier), (cnt, cnt_frontier), output| {
+            move |(tel, tel_frontier), (upd, upd_frontier), output| {
                 drain_input(tel, |cap, batch| {
                     if active {
                         let entry = pending
                             .entry(*cap.time())
-                            .or_insert_with(|| (cap.clone(), Vec::new(), Vec::new()));
+                            .or_insert_with(|| (cap.clone(), Vec::new()));
                         entry.1.append(batch);
                     }
                 });
-                drain_input(cnt, |cap, batch| {
-                    let entry = pending
-                        .entry(*cap.time())
-                        .or_insert_with(|| (cap.clone(), Vec::new(), Vec::new()));
-                    entry.2.append(batch);
+                drain_input(upd, |cap, batch| {
+                    for (time, u) in batch.drain(..) {
+                        if u == Update::Tick {
+                            pending
+                                .entry(time)
+                                .or_insert_with(|| (cap.delayed(&time), Vec::new()));
+                        } else {
+                            slow.view.push(time, u);
+                        }
+                    }
                 });
                 while let Some((&t, _)) = pending.first_key_value() {
-                    if tel_frontier.less_equal(&t) || cnt_frontier.less_equal(&t) {
+                    if tel_frontier.less_equal(&t) || upd_frontier.less_equal(&t) {
                         break;
                     }
-                    let Some((_, (cap, tel, counts))) = pending.pop_first() else {
+                    let Some((_, (cap, tel))) = pending.pop_first() else {
                         break;
                     };
-                    slow.process(t, tel, &counts, &mut out);
+                    slow.process(t, tel, &mut out);
                     if !out.is_empty() {
                         output.session(&cap).give_iterator(out.drain(..));
                     }

@@ -1,13 +1,15 @@
 //! The echoflow dataflow: requests and telemetry in, every outcome out (SPEC §2–§4).
 //!
 //! ```text
-//!  telemetry ─► split ─┬─ on time ─► broadcast ─┬──────────────► control (every worker) ─► admitted
-//!                      │                        │                  ▲   fast path            rejections
-//!                      └─ late, invalid ─► dead letters            │                        control events (worker 0)
-//!  requests ──► split ─┬─ on time, late ─► exchange by key group ──┘                        counts ─┐
-//!                      └─ invalid ─► dead letters                                                   │
-//!                                           telemetry (worker 0's copy) ─► autoscaler (worker 0) ◄──┘
-//!                                                                             └─► decisions
+//!  telemetry ─► split ─┬─ on time ─┬─ broadcast ─┬──────────► control (every worker) ─► admitted
+//!                      │           │             │             ▲   fast path            rejections
+//!                      │           │             │             │                        control events (worker 0)
+//!                      │           │             │             │                        counts ─┐
+//!                      │           └─────────────┼─────────────┼───► fleet view ◄───────────┘
+//!                      │                         │             │     (differential: alive, window, outcomes)
+//!                      └─ late, invalid ─► dead  │             │            │ changes
+//!  requests ──► split ─┬─ on time, late ─► exchange by key group            ▼
+//!                      └─ invalid ─► dead letters  telemetry (worker 0) ─► autoscaler (worker 0) ─► decisions
 //! ```
 //!
 //! * [`control`] — the fast path, a plain timely operator: per event time `t`, in order, timers
@@ -18,23 +20,29 @@
 //!   `logical_shards`, Flink's contiguous ranges), and the state split for parallelism (token
 //!   buckets, round-robin cursors, Floyd counts) lives per key group, so the outputs do not depend
 //!   on the number of workers.
+//! * [`fleet_view`] — the slow loop's view of the fleet as differential-dataflow collections:
+//!   membranes alive (each report inserts its membrane and retracts it a TTL later), per-membrane
+//!   cpu/latency sums over the autoscaler interval and the fleet's admitted/shed counts over the
+//!   same window (each input enters the window and is retracted one interval later),
+//!   consolidated across workers.
 //! * [`autoscaler`] — the slow loop on worker 0: per `autoscaler.interval_ms` of event time, the
-//!   interval's telemetry and request outcome counts (shed demand counts as demand) become a
+//!   fleet view at that time (shed demand counts as demand) becomes a
 //!   [`echoflow_operators::autoscale::utilization::FleetView`]; the configured policy decides.
 //! * [`outputs`] — the wire records and the SPEC §4 sort keys.
 //!
-//! Why plain timely and not differential here: every step is a per-timestamp state machine whose
+//! Which is differential and why: differential earns its place where state is a collection whose
+//! members are later retracted — windowed aggregates and membership with expiry, the slow loop.
+//! The fast path is plain timely because every step there is a per-timestamp state machine whose
 //! next state depends on the previous one in event-time order (token buckets, breakers, EWMA,
-//! hysteresis); differential's strength, incremental maintenance of collections under
-//! retractions, has nothing to retract in them. The interval aggregates of the slow loop are
-//! folds over one interval, reset at each evaluation. (Issue #7 asks for differential in the
-//! slow loop where it earns its place; see the README's "What is missing".)
+//! hysteresis): there is nothing to retract, and arranging each request would only add cost to
+//! the path whose latency matters.
 //!
 //! [`build`] wires the dataflow inside a timely scope from any sources; [`crate::replay`] feeds it
 //! files and [`crate::run`] Kafka.
 
 pub mod autoscaler;
 pub mod control;
+pub mod fleet_view;
 pub mod outputs;
 pub mod params;
 
@@ -95,8 +103,8 @@ pub fn build<'scope>(
                 _ => None,
             })
         })
-        .expect("partition(2) gives two streams")
-        .broadcast();
+        .expect("partition(2) gives two streams");
+    let tel_all = tel_ok.clone().broadcast();
 
     let route = Exchange::new(move |(r, _): &RequestItem| {
         u64::from(worker_for_group(
@@ -105,7 +113,7 @@ pub fn build<'scope>(
             peers,
         ))
     });
-    let out = control::control(tel_ok.clone(), req_ok, route, params);
+    let out = control::control(tel_all.clone(), req_ok, route, params);
     let mut split = out.partition(4, |o| match o {
         control::Out::Admitted(a) => (0, control::Out::Admitted(a)),
         control::Out::Rejected(r) => (1, control::Out::Rejected(r)),
@@ -139,7 +147,13 @@ pub fn build<'scope>(
         _ => None,
     });
 
-    let decisions = autoscaler::autoscaler(tel_ok, counts, Pipeline, params);
+    let updates = fleet_view::fleet_view(
+        tel_ok,
+        counts,
+        params.fleet.pool.membrane_ttl_ms,
+        params.autoscaler.interval_ms,
+    );
+    let decisions = autoscaler::autoscaler(tel_all, updates, Pipeline, params);
     let mut dead = eval_dead;
     for d in [req_dead, tel_dead].into_iter().flatten() {
         dead = dead.concat(d);
