@@ -19,6 +19,7 @@
 //! | [`aimd`] | AIMD governor and token bucket |
 //! | [`degradation`] | degradation levels and feature-priority gating |
 //! | [`reservoir`] | Echo State Network engine (ReservoirPy-compatible) |
+//! | [`session_store`] | reservoir state carried between a session's requests |
 //! | [`autoscale`] | autoscaling policies, forecasters and the fleet simulator model |
 
 pub mod admission;
@@ -35,3 +36,4 @@ pub mod priority;
 pub mod red;
 pub mod reservoir;
 pub mod routing;
+pub mod session_store;

@@ -264,7 +264,7 @@ pub fn run_closed_loop(o: ClosedLoopOptions) -> Result<ClosedLoopStats, LoadgenE
         let next = (t + period).min(end);
         for ts in arrivals.step(&story, t, next) {
             let id = format!("r-{start_ms}-{next_id:09}");
-            let line = request_line(o.seed, next_id, ts, &id, o.input_steps);
+            let line = request_line(o.seed, next_id, ts, &id, o.input_steps, None);
             next_id += 1;
             producer.send(&o.requests_topic, None, id.as_bytes(), line.as_bytes())?;
             stats.requests += 1;

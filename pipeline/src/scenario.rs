@@ -217,14 +217,25 @@ impl Scenario {
         if self.shape == Shape::Mixed && i % 500 == 499 {
             return malformed_request_line(id, t);
         }
-        request_line(self.seed, i, t, id, self.input_steps)
+        // `mixed` also carries sessions: every fourth request belongs to one of 29, so their
+        // reservoir state runs on from request to request.
+        let session =
+            (self.shape == Shape::Mixed && i.is_multiple_of(4)).then(|| format!("s-{}", i % 29));
+        request_line(self.seed, i, t, id, self.input_steps, session.as_deref())
     }
 }
 
 /// Request number `i` at `t` (id `id`): its priority a keyed draw of the id (critical 10 %, high
 /// 20 %, medium 30 %, low 25 %, optional 15 %), tenant and feature by `i`, `input_steps` steps of
 /// a sine.
-pub fn request_line(seed: u64, i: u64, t: u64, id: &str, input_steps: usize) -> String {
+pub fn request_line(
+    seed: u64,
+    i: u64,
+    t: u64,
+    id: &str,
+    input_steps: usize,
+    session: Option<&str>,
+) -> String {
     let d = unit_draw(seed, id.as_bytes());
     let priority = match d {
         x if x < 0.10 => "critical",
@@ -237,13 +248,17 @@ pub fn request_line(seed: u64, i: u64, t: u64, id: &str, input_steps: usize) -> 
     // the measured loop. Ids and names need no escaping; `{}` prints the shortest f64 that
     // round-trips, so the decoder reads back exactly these values.
     use std::fmt::Write;
-    let mut line = String::with_capacity(120 + 24 * input_steps);
+    let mut line = String::with_capacity(140 + 24 * input_steps);
     let _ = write!(
         line,
-        r#"{{"id":"{id}","ts":{t},"tenant":"tenant-{}","feature":"{}","priority":"{priority}","input":["#,
+        r#"{{"id":"{id}","ts":{t},"tenant":"tenant-{}","feature":"{}","priority":"{priority}","#,
         i % 4,
         FEATURES[(i % 3) as usize]
     );
+    if let Some(s) = session {
+        let _ = write!(line, r#""session":"{s}","#);
+    }
+    line.push_str(r#""input":["#);
     for s in 0..input_steps {
         let x = ((i + s as u64) as f64 * 0.3).sin() * 0.5 + 0.5;
         let _ = write!(line, "{}[{x}]", if s == 0 { "" } else { "," });
@@ -287,7 +302,7 @@ mod tests {
         use echoflow_connectors::schema::{Request, RequestLimits};
         for i in [0u64, 1, 7, 499, 123_456] {
             let id = format!("r-{i}");
-            let line = request_line(3, i, 1_000 + i, &id, 5);
+            let line = request_line(3, i, 1_000 + i, &id, 5, None);
             let r = Request::decode(line.as_bytes(), &RequestLimits::default()).unwrap();
             assert_eq!(
                 (r.id.as_str(), r.ts, r.dim, r.steps()),

@@ -303,6 +303,8 @@ pub const KEYS: &[KeySpec] = &[
     key("reservoir.reduced_units", I, count(1, 100_000)),
     key("reservoir.seed", I, SEED),
     key("reservoir.max_steps", I, count(1, 1_048_576)),
+    key("reservoir.session_ttl_ms", I, ms(0, DAY_MS)),
+    key("reservoir.sessions_per_shard", I, count(1, 1_000_000)),
     key("routing.strategy", S, Rule::OneOf(&RoutingStrategy::NAMES)),
     key("routing.seed", I, SEED),
     key("routing.hash_epsilon", F, float(0.0, true, 100.0, false)),

@@ -257,6 +257,10 @@ pub struct Reservoir {
     pub reduced_units: u32,
     pub seed: u64,
     pub max_steps: u32,
+    /// Event-time inactivity after which a session's carried state is dropped; 0 = no state.
+    pub session_ttl_ms: u64,
+    /// Carried session states kept per logical shard (least recently written evicted first).
+    pub sessions_per_shard: u32,
 }
 
 impl Default for Reservoir {
@@ -267,6 +271,9 @@ impl Default for Reservoir {
             reduced_units: 25,
             seed: 0,
             max_steps: 1024,
+            session_ttl_ms: echoflow_operators::session_store::DEFAULT_SESSION_TTL_MS,
+            sessions_per_shard: echoflow_operators::session_store::DEFAULT_SESSIONS_PER_SHARD
+                as u32,
         }
     }
 }

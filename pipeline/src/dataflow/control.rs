@@ -11,8 +11,11 @@
 //! 2. the requests at `t` run in id (byte) order: `late` first (decided by the source), then
 //!    [`Admission::decide`] against the key group's [`ShardState`] (offline → feature_disabled →
 //!    rate_limited → no_healthy_membrane → queue_full → red_drop);
-//! 3. the admitted requests of `t` are evaluated in one batch ([`BatchEvaluator`]) with the
-//!    profile the level calls for: `full` at `normal`, `reduced` at any degraded level;
+//! 3. the admitted requests of `t` are evaluated in batches ([`BatchEvaluator`]) with the
+//!    profile the level calls for: `full` at `normal`, `reduced` at any degraded level; a request
+//!    with a `session` starts from the state its session's previous request left (a
+//!    [`SessionStore`] per key group, `reservoir.session_ttl_ms` / `sessions_per_shard`), so
+//!    the `k`-th request of a session at `t` runs in batch round `k`; the rest start from zero;
 //! 4. worker 0 emits the control events (every worker computes the same ones), numbered per
 //!    (ts, kind, subject) in emission order; every worker emits its outcome counts at `t` for the
 //!    autoscaler.
@@ -25,7 +28,7 @@
 //! input ends, so the same input gives the same events whatever the sources' pacing.
 
 use super::params::{Params, PressureSource};
-use super::{RequestItem, drain_input, sort_telemetry};
+use super::{RequestItem, drain_input, shard_key, sort_telemetry};
 use echoflow_connectors::dead_letter::DeadLetter;
 use echoflow_connectors::ingest::{Received, Record};
 use echoflow_connectors::schema::Request;
@@ -40,6 +43,7 @@ use echoflow_operators::keyed::{key_group, worker_for_group};
 use echoflow_operators::membrane_pool::Telemetry;
 use echoflow_operators::red::drop_probability;
 use echoflow_operators::reservoir::{self, ArrayView2, BatchEvaluator, Profile, ProfiledModel};
+use echoflow_operators::session_store::SessionStore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -83,6 +87,10 @@ struct Worker {
     logical_shards: u32,
     model: Arc<ProfiledModel>,
     evaluator: BatchEvaluator,
+    /// Carried reservoir state of the sessions, per key group.
+    sessions: BTreeMap<u32, SessionStore<(String, Profile)>>,
+    /// (`reservoir.session_ttl_ms`, `reservoir.sessions_per_shard`).
+    session_params: (u64, usize),
     pressure: PressureSource,
     emits_control: bool,
     /// (ts, kind, subject) → events emitted so far (the fourth sort key).
@@ -143,7 +151,7 @@ impl Worker {
                 out.push(Out::Rejected(Received::new(rej, r.received)));
                 continue;
             }
-            let group = key_group(q.id.as_bytes(), self.logical_shards);
+            let group = key_group(shard_key(q), self.logical_shards);
             let shard = self.shards.entry(group).or_insert_with(|| {
                 // Only reached if the exchange and the ownership disagree (a bug): stay correct.
                 ShardState::new(self.fleet.governor().config(), self.logical_shards)
@@ -188,7 +196,7 @@ impl Worker {
                 }
             }
         }
-        counts.admitted = self.evaluate(level, admitted, out);
+        counts.admitted = self.evaluate(t, level, admitted, out);
         metrics::counter!("echoflow_requests_total", "outcome" => "admitted")
             .increment(counts.admitted);
         out.push(Out::Counts(counts));
@@ -225,9 +233,15 @@ impl Worker {
         }
     }
 
-    /// Evaluates the admitted requests of one time in a batch; returns how many were admitted.
+    /// Evaluates the admitted requests of one time in batches; returns how many were admitted.
+    ///
+    /// A request with a `session` starts from the state its session's previous request left
+    /// (see [`SessionStore`]) and leaves its own; so the `k`-th request of a session at this time
+    /// (in id order) goes into batch round `k`, after the round that wrote its starting state.
+    /// Requests without a session all go into round 0 and start from zero.
     fn evaluate(
-        &self,
+        &mut self,
+        t: u64,
         level: Level,
         batch: Vec<(Record<Request>, String)>,
         out: &mut Vec<Out>,
@@ -240,37 +254,79 @@ impl Worker {
         } else {
             Profile::Reduced
         };
-        let esn = self.model.get(profile);
-        let views: Vec<_> = batch
+        let model = Arc::clone(&self.model);
+        let esn = model.get(profile);
+        let (shards, (ttl, capacity)) = (self.logical_shards, self.session_params);
+        // (round, key group of the session) per request.
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let place: Vec<(usize, Option<u32>)> = batch
             .iter()
-            .map(|(r, _)| {
-                ArrayView2::from_shape((r.value.steps(), r.value.dim), &r.value.input[..])
+            .map(|(r, _)| match r.value.session.as_deref() {
+                Some(s) => {
+                    let n = seen.entry(s).or_insert(0);
+                    *n += 1;
+                    (*n - 1, Some(key_group(s.as_bytes(), shards)))
+                }
+                None => (0, None),
             })
             .collect();
-        let requests: Result<Vec<_>, _> = views
-            .into_iter()
-            .map(|v| v.map(|input| reservoir::Request { input, state: None }))
-            .collect();
+        let rounds = place.iter().map(|p| p.0).max().unwrap_or(0) + 1;
+        let mut results: Vec<Option<Result<Vec<f64>, String>>> = vec![None; batch.len()];
         let started = std::time::Instant::now();
-        let results = match requests {
-            Ok(reqs) => self
-                .evaluator
-                .evaluate(esn, &reqs)
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("'input': {e}")),
-        };
+        for round in 0..rounds {
+            let idx: Vec<usize> = (0..batch.len()).filter(|&i| place[i].0 == round).collect();
+            let session = |i: usize| {
+                let s = batch[i].0.value.session.as_deref()?;
+                Some(((s.to_string(), profile), place[i].1?))
+            };
+            let outcome = {
+                let requests: Result<Vec<_>, _> = idx
+                    .iter()
+                    .map(|&i| {
+                        let q = &batch[i].0.value;
+                        let state = session(i).and_then(|(key, g)| {
+                            self.sessions.get(&g).and_then(|st| st.get(&key, t))
+                        });
+                        ArrayView2::from_shape((q.steps(), q.dim), &q.input[..])
+                            .map(|input| reservoir::Request { input, state })
+                    })
+                    .collect();
+                match requests {
+                    Ok(reqs) => self
+                        .evaluator
+                        .evaluate(esn, &reqs)
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("'input': {e}")),
+                }
+            };
+            match outcome {
+                Ok(outcomes) => {
+                    for (&i, o) in idx.iter().zip(outcomes) {
+                        if let Some((key, g)) = session(i) {
+                            self.sessions
+                                .entry(g)
+                                .or_insert_with(|| SessionStore::new(ttl, capacity))
+                                .put(key, t, o.state);
+                        }
+                        results[i] = Some(Ok(o.output));
+                    }
+                }
+                Err(e) => idx.iter().for_each(|&i| results[i] = Some(Err(e.clone()))),
+            }
+        }
         metrics::histogram!("echoflow_reservoir_eval_seconds", "profile" => profile.as_str())
             .record(started.elapsed().as_secs_f64());
-        match results {
-            Ok(outcomes) => {
-                let n = outcomes.len() as u64;
-                for ((r, membrane), o) in batch.into_iter().zip(outcomes) {
+        let mut n = 0;
+        for ((r, membrane), result) in batch.into_iter().zip(results) {
+            match result {
+                Some(Ok(output)) => {
+                    n += 1;
                     let q = r.value;
                     let admitted = Admitted {
                         id: q.id,
                         ts: q.ts,
                         membrane,
-                        output: o.output,
+                        output,
                         level: level.as_str().to_string(),
                         profile: profile.as_str().to_string(),
                         tenant: q.tenant,
@@ -279,12 +335,13 @@ impl Worker {
                     };
                     out.push(Out::Admitted(Received::new(admitted, r.received)));
                 }
-                n
-            }
-            // The decoder checks every input against the model, so this is not expected; if it
-            // happens the requests are not lost but dead-lettered with the evaluator's error.
-            Err(e) => {
-                for (r, _) in batch {
+                // The decoder checks every input against the model, so this is not expected; if
+                // it happens the request is not lost but dead-lettered with the evaluator's error.
+                other => {
+                    let e = match other {
+                        Some(Err(e)) => e,
+                        _ => "not evaluated".to_string(),
+                    };
                     let raw = serde_json::to_vec(&r.value).unwrap_or_default();
                     let dead = DeadLetter::new(
                         &r.origin,
@@ -293,9 +350,9 @@ impl Worker {
                     );
                     out.push(Out::Dead(Received::new(dead, r.received)));
                 }
-                0
             }
         }
+        n
     }
 }
 
@@ -359,6 +416,8 @@ where
         logical_shards: shards,
         model: Arc::clone(&params.model),
         evaluator: BatchEvaluator::default(),
+        sessions: BTreeMap::new(),
+        session_params: params.sessions,
         pressure: params.pressure.clone(),
         emits_control: index == 0,
         seq: HashMap::new(),

@@ -17,8 +17,9 @@
 //!   [`echoflow_operators::admission::Admission::decide`] and batched reservoir evaluation. Every
 //!   worker receives all telemetry, so every worker holds the same fleet view
 //!   ([`echoflow_operators::fleet::FleetState`]); requests are exchanged by key group (SPEC §4:
-//!   `logical_shards`, Flink's contiguous ranges), and the state split for parallelism (token
-//!   buckets, round-robin cursors, Floyd counts) lives per key group, so the outputs do not depend
+//!   `logical_shards`, Flink's contiguous ranges) of their [`shard_key`] (the `session` if any,
+//!   else the id), and the state split for parallelism (token buckets, round-robin cursors,
+//!   Floyd counts, sessions' reservoir states) lives per key group, so the outputs do not depend
 //!   on the number of workers.
 //! * [`fleet_view`] — the slow loop's view of the fleet as differential-dataflow collections:
 //!   membranes alive (each report inserts its membrane and retracts it a TTL later), per-membrane
@@ -108,7 +109,7 @@ pub fn build<'scope>(
 
     let route = Exchange::new(move |(r, _): &RequestItem| {
         u64::from(worker_for_group(
-            key_group(r.value.id.as_bytes(), shards),
+            key_group(shard_key(&r.value), shards),
             shards,
             peers,
         ))
@@ -166,6 +167,12 @@ pub fn build<'scope>(
         control: control_events,
         dead_letter: dead,
     }
+}
+
+/// The key that places a request in a key group (SPEC §4): its `session` when it has one, so
+/// that a session's requests meet the state they carry; else its id.
+pub fn shard_key(q: &Request) -> &[u8] {
+    q.session.as_deref().unwrap_or(&q.id).as_bytes()
 }
 
 /// Drains an input, handing each batch to `put` with a capability for its time (output 0): the

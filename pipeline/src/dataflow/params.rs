@@ -53,6 +53,8 @@ pub struct Params {
     pub autoscaler: AutoscalerConfig,
     pub model: Arc<ProfiledModel>,
     pub limits: RequestLimits,
+    /// Carried session state: (`reservoir.session_ttl_ms`, `reservoir.sessions_per_shard`).
+    pub sessions: (u64, usize),
     /// The start-up `config` control event: (ts, SHA-256 of the effective configuration).
     pub config_event: Option<(u64, String)>,
     pub pressure: PressureSource,
@@ -86,6 +88,7 @@ impl Params {
             autoscaler: config.autoscaler_params()?,
             model: Arc::new(model),
             limits,
+            sessions: (r.session_ttl_ms, r.sessions_per_shard as usize),
             config_event: None,
             pressure: PressureSource::Off,
         })

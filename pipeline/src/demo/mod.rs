@@ -349,7 +349,7 @@ fn run_worker(
                     if o.malformed_every > 0 && i % o.malformed_every == o.malformed_every - 1 {
                         malformed_request_line(&id, ts)
                     } else {
-                        request_line(o.seed, i, ts, &id, o.input_steps)
+                        request_line(o.seed, i, ts, &id, o.input_steps, None)
                     };
                 requests
                     .send(ts, &line)
