@@ -4,7 +4,8 @@
 //! by (ts, resource), control events by (ts, kind, subject, seq) and dead letters by (source,
 //! partition, offset). Lines are the records' JSON; the Kafka key is the request id for outcomes,
 //! the resource for decisions, the subject for control events and `source/partition/offset` for
-//! dead letters.
+//! dead letters. Each record type says all three through [`OutputRecord`]; the five streams are
+//! then handled alike.
 //!
 //! Outcomes and dead letters arrive as [`Received`] values (the request's arrival beside the
 //! record): [`Outputs::lines`] drops the arrival, [`Outputs::records`] hands it to the Kafka sink
@@ -17,7 +18,7 @@ use echoflow_connectors::schema::outputs::{Admitted, ControlEvent, Rejection, to
 use echoflow_operators::autoscale::decision::Decision;
 use std::sync::Arc;
 use timely::dataflow::StreamVec;
-use timely::dataflow::operators::Concat;
+use timely::dataflow::operators::Concatenate;
 use timely::dataflow::operators::vec::Map;
 
 /// The dataflow's outputs.
@@ -51,87 +52,125 @@ pub struct OutputTopics {
     pub dead_letter: String,
 }
 
+/// What the sinks need of an output record.
+pub trait OutputRecord: Clone + 'static {
+    /// The SPEC §4 sort key.
+    fn sort_key(&self) -> LineKey;
+    /// The Kafka record key.
+    fn kafka_key(&self) -> Vec<u8>;
+    /// The JSON line (also the Kafka payload).
+    fn line(&self) -> String;
+}
+
+/// The request outcomes: sorted by (ts, id), keyed by the request id.
+macro_rules! outcome_record {
+    ($($t:ty),*) => {$(
+        impl OutputRecord for $t {
+            fn sort_key(&self) -> LineKey {
+                (self.ts, self.id.clone(), String::new(), 0, 0)
+            }
+            fn kafka_key(&self) -> Vec<u8> {
+                self.id.clone().into_bytes()
+            }
+            fn line(&self) -> String {
+                to_line(self)
+            }
+        }
+    )*};
+}
+
+outcome_record!(Admitted, Rejection);
+
+impl OutputRecord for Decision {
+    fn sort_key(&self) -> LineKey {
+        (self.ts, self.resource.clone(), String::new(), 0, 0)
+    }
+    fn kafka_key(&self) -> Vec<u8> {
+        self.resource.clone().into_bytes()
+    }
+    fn line(&self) -> String {
+        to_line(self)
+    }
+}
+
+impl OutputRecord for ControlEvent {
+    fn sort_key(&self) -> LineKey {
+        (
+            self.ts,
+            self.kind.clone(),
+            self.subject.clone(),
+            self.seq,
+            0,
+        )
+    }
+    fn kafka_key(&self) -> Vec<u8> {
+        self.subject.clone().into_bytes()
+    }
+    fn line(&self) -> String {
+        to_line(self)
+    }
+}
+
+impl OutputRecord for DeadLetter {
+    fn sort_key(&self) -> LineKey {
+        let partition = u64::try_from(self.partition).unwrap_or(0);
+        (
+            0,
+            self.source.clone(),
+            String::new(),
+            partition,
+            self.offset,
+        )
+    }
+    fn kafka_key(&self) -> Vec<u8> {
+        format!("{}/{}/{}", self.source, self.partition, self.offset).into_bytes()
+    }
+    fn line(&self) -> String {
+        self.to_json()
+    }
+}
+
+fn lines_of<'scope, R: OutputRecord>(
+    s: StreamVec<'scope, u64, Received<R>>,
+) -> StreamVec<'scope, u64, (LineKey, String)> {
+    s.map(|r| (r.sort_key(), r.line()))
+}
+
+fn records_of<'scope, R: OutputRecord>(
+    s: StreamVec<'scope, u64, Received<R>>,
+    topic: &str,
+) -> StreamVec<'scope, u64, Received<OutRecord>> {
+    let topic = Arc::<str>::from(topic);
+    s.map(move |r| {
+        r.map(|v| OutRecord {
+            topic: Arc::clone(&topic),
+            key: Some(v.kafka_key()),
+            payload: v.line().into_bytes(),
+        })
+    })
+}
+
 impl<'scope> Outputs<'scope> {
     /// The outputs as `(sort key, JSON line)` pairs.
     pub fn lines(self) -> Lines<'scope> {
         Lines {
-            admitted: self
-                .admitted
-                .map(|a| ((a.ts, a.id.clone(), String::new(), 0, 0), to_line(&a.value))),
-            rejections: self
-                .rejections
-                .map(|r| ((r.ts, r.id.clone(), String::new(), 0, 0), to_line(&r.value))),
-            decisions: self
-                .decisions
-                .map(|d| ((d.ts, d.resource.clone(), String::new(), 0, 0), to_line(&d))),
-            control: self.control.map(|c| {
-                (
-                    (c.ts, c.kind.clone(), c.subject.clone(), c.seq, 0),
-                    to_line(&c),
-                )
-            }),
-            dead_letter: self.dead_letter.map(|d| {
-                let key = (
-                    0,
-                    d.source.clone(),
-                    String::new(),
-                    u64::try_from(d.partition).unwrap_or(0),
-                    d.offset,
-                );
-                (key, d.to_json())
-            }),
+            admitted: lines_of(self.admitted),
+            rejections: lines_of(self.rejections),
+            decisions: lines_of(self.decisions.map(Received::from)),
+            control: lines_of(self.control.map(Received::from)),
+            dead_letter: lines_of(self.dead_letter),
         }
     }
 
     /// The outputs as Kafka records, one stream for the sink, each with its request's arrival.
     pub fn records(self, topics: &OutputTopics) -> StreamVec<'scope, u64, Received<OutRecord>> {
-        let t = |s: &str| Arc::<str>::from(s);
-        let (ta, tr, td, tc, tl) = (
-            t(&topics.admitted),
-            t(&topics.rejections),
-            t(&topics.decisions),
-            t(&topics.control),
-            t(&topics.dead_letter),
-        );
-        let admitted = self.admitted.map(move |a| {
-            a.map(|a| OutRecord {
-                topic: Arc::clone(&ta),
-                key: Some(a.id.clone().into_bytes()),
-                payload: to_line(&a).into_bytes(),
-            })
-        });
-        let rejections = self.rejections.map(move |r| {
-            r.map(|r| OutRecord {
-                topic: Arc::clone(&tr),
-                key: Some(r.id.clone().into_bytes()),
-                payload: to_line(&r).into_bytes(),
-            })
-        });
-        let decisions = self.decisions.map(move |d| {
-            Received::from(OutRecord {
-                topic: Arc::clone(&td),
-                key: Some(d.resource.clone().into_bytes()),
-                payload: to_line(&d).into_bytes(),
-            })
-        });
-        let control = self.control.map(move |c| {
-            Received::from(OutRecord {
-                topic: Arc::clone(&tc),
-                key: Some(c.subject.clone().into_bytes()),
-                payload: to_line(&c).into_bytes(),
-            })
-        });
-        let dead = self.dead_letter.map(move |d| {
-            d.map(|d| OutRecord {
-                topic: Arc::clone(&tl),
-                key: Some(format!("{}/{}/{}", d.source, d.partition, d.offset).into_bytes()),
-                payload: d.to_json().into_bytes(),
-            })
-        });
-        admitted
-            .concat(rejections)
-            .concat(decisions)
-            .concat(control)
-            .concat(dead)
+        let scope = self.admitted.scope();
+        scope.concatenate([
+            records_of(self.admitted, &topics.admitted),
+            records_of(self.rejections, &topics.rejections),
+            records_of(self.decisions.map(Received::from), &topics.decisions),
+            records_of(self.control.map(Received::from), &topics.control),
+            records_of(self.dead_letter, &topics.dead_letter),
+        ])
     }
 }
