@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 
 use crate::autoscale::config::AutoscalerConfig;
 use crate::autoscale::cost::CostModel;
-use crate::autoscale::decision::Decision;
+use crate::autoscale::decision::{Action, Decision};
 use crate::autoscale::forecast::ensemble::{Ensemble, Selection};
 use crate::autoscale::forecast::{Forecaster, default_forecasters};
 use crate::autoscale::hpa::Hpa;
@@ -65,6 +65,17 @@ pub struct PredictiveParams {
     /// Utilisation the forecast recommendation provisions for; `None` = `target_utilization`
     /// + [`TARGET_OFFSET`]. (The HPA floor always uses `target_utilization`.)
     pub target: Option<f64>,
+    /// Provision for the forecast's rise over the current load weighted by the ensemble's
+    /// skill against persistence ([`Ensemble::skill`]); `false` = the full rise.
+    pub skill_weighted: bool,
+    /// Early scale-down: keep capacity for the forecast plus this many expected
+    /// under-forecasts ([`Ensemble::under_forecast`]) and release it after
+    /// `short_down_window_ms` instead of the stabilisation window, unless the policy scaled up
+    /// within the stabilisation window. `None` = always the stabilisation window (the policy
+    /// before early scale-down).
+    pub down_margin: Option<f64>,
+    /// The early scale-down window; `None` = `horizon_ms`.
+    pub short_down_window_ms: Option<u64>,
 }
 
 /// The provisioning target's offset above `target_utilization` (inside HPA's tolerance band).
@@ -79,6 +90,9 @@ impl Default for PredictiveParams {
             down_window_ms: None,
             tolerance: None,
             target: None,
+            skill_weighted: true,
+            down_margin: Some(1.0),
+            short_down_window_ms: None,
         }
     }
 }
@@ -97,6 +111,10 @@ pub struct Predictive {
     ensemble: Ensemble,
     recent: VecDeque<(u64, u32)>,
     cost: Option<CostModel>,
+    skill_weighted: bool,
+    down_margin: Option<f64>,
+    short_down_window_ms: u64,
+    last_up: Option<u64>,
 }
 
 impl std::fmt::Debug for Predictive {
@@ -139,6 +157,22 @@ impl Predictive {
             ensemble: Ensemble::new(forecasters, horizon_steps, params.selection, params.decay),
             recent: VecDeque::new(),
             cost: CostModel::from_config(config),
+            skill_weighted: params.skill_weighted,
+            down_margin: params.down_margin,
+            short_down_window_ms: params
+                .short_down_window_ms
+                .unwrap_or(config.horizon_ms),
+            last_up: None,
+        }
+    }
+
+    /// Replicas for `demand` at the provisioning target, holding `current` inside the dead band.
+    fn recommend(&self, demand: f64, current: u32) -> u32 {
+        let ratio = demand / (f64::from(current) * self.target);
+        if (ratio - 1.0).abs() <= self.tolerance {
+            current
+        } else {
+            ((demand / self.target) - 1e-9).ceil().max(0.0) as u32
         }
     }
 
@@ -179,24 +213,36 @@ impl Policy for Predictive {
             .filter_map(|k| self.ensemble.forecast(k))
             .fold(load, f64::max);
         let sigma = self.ensemble.rmse().unwrap_or(0.0);
-        let demand = path_max + self.z * sigma;
-        let ratio = demand / (f64::from(current) * self.target);
-        let rec = if (ratio - 1.0).abs() <= self.tolerance {
-            current
+        let c = if self.skill_weighted {
+            self.ensemble.skill()
         } else {
-            ((demand / self.target) - 1e-9).ceil().max(0.0) as u32
+            1.0
         };
+        let demand = load + c * (path_max - load) + self.z * sigma;
+        let rec = self.recommend(demand, current);
         d.forecast = Some(demand);
         d.confidence = Some(self.ensemble.confidence());
         d.recommendation = Some(rec);
         let raw = self.hpa.raw_recommendation(view).ok().map(|r| r.replicas);
         let hpa_up = raw.filter(|&r| r > current);
-        self.recent.push_back((now, rec));
-        while self
-            .recent
-            .front()
-            .is_some_and(|&(t, _)| t + self.down_window_ms <= now)
-        {
+        let (rec_down, window) = match self.down_margin {
+            None => (rec, self.down_window_ms),
+            Some(m) => {
+                let guarded = self
+                    .last_up
+                    .is_some_and(|t| now < t + self.down_window_ms);
+                let w = if guarded {
+                    self.down_window_ms
+                } else {
+                    self.short_down_window_ms
+                };
+                let down_demand = demand + m * self.ensemble.under_forecast();
+                (self.recommend(down_demand, current), w)
+            }
+        };
+        self.recent.push_back((now, rec_down));
+        let keep = self.down_window_ms.max(self.short_down_window_ms);
+        while self.recent.front().is_some_and(|&(t, _)| t + keep <= now) {
             self.recent.pop_front();
         }
         let (to, reason) = if rec > current || hpa_up.is_some() {
@@ -208,7 +254,13 @@ impl Policy for Predictive {
             };
             (to, why)
         } else {
-            let held = self.recent.iter().map(|&(_, r)| r).max().unwrap_or(rec);
+            let held = self
+                .recent
+                .iter()
+                .filter(|&&(t, _)| t + window > now)
+                .map(|&(_, r)| r)
+                .max()
+                .unwrap_or(rec_down);
             let to = held.min(current);
             (
                 to,
@@ -220,6 +272,9 @@ impl Policy for Predictive {
         if let Some(cost) = &self.cost {
             let ready = f64::from(view.ready_count().max(1));
             cost.review(&mut d, Some(demand / ready));
+        }
+        if d.action == Action::ScaleUp {
+            self.last_up = Some(now);
         }
         d
     }
