@@ -287,6 +287,7 @@ mod tests {
     use super::*;
     use crate::autoscale::forecast::default_forecasters;
     use crate::autoscale::forecast::moving_average::MovingAverage;
+    use crate::autoscale::forecast::persistence::Persistence;
 
     #[test]
     fn best_picks_the_exact_member_on_a_line() {
@@ -362,5 +363,50 @@ mod tests {
         assert!(all.rmse().expect("scored") < 0.01 * classic.rmse().expect("scored"));
         assert!(all.confidence() > 0.99, "{}", all.confidence());
         assert!(all.weights(1)[3] > 0.99);
+    }
+
+    #[test]
+    fn skill_against_persistence_is_1_when_exact_and_0_for_persistence_itself() {
+        // On a line, linear regression is exact at the horizon and persistence is off by
+        // slope × h, so the blend (which weights the exact member ~1) has skill 1 (up to what
+        // is left in the EWMA of the errors made before the line's window filled: 0.9⁹⁰).
+        let line = |x: usize| 2.0 + 0.5 * x as f64;
+        let lin: Vec<Box<dyn Forecaster + Send>> = vec![
+            Box::new(crate::autoscale::forecast::linear::LinearRegression::new(8)),
+            Box::new(Persistence::default()),
+        ];
+        let mut e = Ensemble::new(lin, 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            e.observe(line(x));
+        }
+        assert!((e.persistence_rmse().expect("scored") - 2.0).abs() < 1e-9);
+        assert!(e.skill() > 0.9999, "{}", e.skill());
+        // Persistence alone has no skill over itself, and under-forecasts the line by
+        // slope × h = 2 at every step.
+        let only: Vec<Box<dyn Forecaster + Send>> = vec![Box::new(Persistence::default())];
+        let mut p = Ensemble::new(only, 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            p.observe(line(x));
+        }
+        assert!(p.skill().abs() < 1e-12);
+        assert!((p.under_forecast() - 2.0).abs() < 1e-9);
+        // A falling line is over-forecast, never under-forecast.
+        let only: Vec<Box<dyn Forecaster + Send>> = vec![Box::new(Persistence::default())];
+        let mut f = Ensemble::new(only, 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            f.observe(100.0 - line(x));
+        }
+        assert_eq!(f.under_forecast(), 0.0);
+    }
+
+    #[test]
+    fn skill_is_0_on_a_constant_and_before_scoring() {
+        let mut e = Ensemble::new(default_forecasters(), 5, Selection::Blend, 0.1);
+        assert_eq!(e.skill(), 0.0);
+        for _ in 0..50 {
+            e.observe(3.0);
+        }
+        assert_eq!(e.skill(), 0.0);
+        assert_eq!(e.under_forecast(), 0.0);
     }
 }
