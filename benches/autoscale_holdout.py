@@ -63,11 +63,14 @@ REVERSAL_BOUND = 1.25
 def simulate(binary, trace, policy, out):
     """Runs one simulation and returns its summary.json as a dict."""
     folder = os.path.join(out, f"{os.path.splitext(os.path.basename(trace))[0]}-{policy}")
-    subprocess.run(
+    done = subprocess.run(
         [binary, "simulate", "--trace", trace, "--policy", policy, "--out", folder],
-        check=True,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    if done.returncode != 0:
+        sys.exit(f"echoflow simulate failed on {trace} ({policy}):\n{done.stderr}")
     with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
         return json.load(f)
 
@@ -103,6 +106,8 @@ def main():
         traces = sorted(
             os.path.join(args.traces, f) for f in os.listdir(args.traces) if f.endswith(".csv")
         )
+    if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
+        sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
     missing = [t for t in traces if not os.path.isfile(t)]
     if missing:
         sys.exit(f"missing traces: {missing}")
@@ -132,7 +137,7 @@ def main():
         )
     p, h = total["predictive"], total["hpa"]
     print(
-        f"| **total** ({len(traces)} traces) "
+        f"| **sum over {len(traces)} traces** "
         + "".join(f"| {ratio(p[k], h[k]):.3f} " for k in keys)
         + f"| {wins} of {len(traces)} |"
     )
