@@ -296,6 +296,73 @@ fn predictive_with_a_short_window_scales_down_sooner_than_hpa() {
     );
 }
 
+#[test]
+fn predictive_releases_capacity_one_horizon_after_a_drop_by_default() {
+    // 8 replicas at 0.7 (5.6 replicas' worth of load, which needs 8 at the 0.72 target), then
+    // the load falls to 1.6. No scale-up happened, so the early rule applies: the capacity goes
+    // once the short window (horizon 75 s = 5 evaluations) has passed, not after HPA's 300 s.
+    let cfg = predictive_config();
+    let mut early = Predictive::new(&cfg);
+    let late_params = PredictiveParams {
+        down_margin: None,
+        ..PredictiveParams::default()
+    };
+    let mut late = Predictive::with(&cfg, late_params, default_forecasters());
+    for i in 1..30u64 {
+        assert_eq!(
+            early.evaluate(i * 15_000, &fleet(8, 0.7)).action,
+            Action::Hold
+        );
+        assert_eq!(
+            late.evaluate(i * 15_000, &fleet(8, 0.7)).action,
+            Action::Hold
+        );
+    }
+    let first_down = |p: &mut Predictive| {
+        (30..60u64).find_map(|i| {
+            let d = p.evaluate(i * 15_000, &fleet(8, 0.2));
+            (d.action == Action::ScaleDown).then_some((i, d.to))
+        })
+    };
+    let (i_early, to_early) = first_down(&mut early).expect("early scale-down");
+    let (i_late, _) = first_down(&mut late).expect("scale-down after the window");
+    // The last evaluation that needed 8 was the 29th; its R↓ leaves the 75 s window at the 34th.
+    assert_eq!(
+        i_early, 34,
+        "one horizon after the last high recommendation"
+    );
+    assert_eq!(to_early, 3, "⌈1.6 / 0.72⌉");
+    assert_eq!(
+        i_late, 49,
+        "the 300 s stabilisation window (after the 29th)"
+    );
+}
+
+#[test]
+fn predictive_holds_the_stabilisation_window_after_a_scale_up() {
+    // The reversal guard: once predictive has scaled up, the early scale-down is off until the
+    // stabilisation window (300 s = 20 evaluations) has passed since that scale-up.
+    let cfg = predictive_config();
+    let mut p = Predictive::new(&cfg);
+    for i in 1..20u64 {
+        p.evaluate(i * 15_000, &fleet(4, 0.6));
+    }
+    let up = p.evaluate(20 * 15_000, &fleet(4, 1.6));
+    assert_eq!(up.action, Action::ScaleUp);
+    let n = up.to;
+    assert!(n >= 9, "to {n}");
+    let mut first_down = None;
+    for i in 21..60u64 {
+        let d = p.evaluate(i * 15_000, &fleet(n, 0.1));
+        if d.action == Action::ScaleDown {
+            first_down = Some(i);
+            break;
+        }
+    }
+    let first_down = first_down.expect("scales down once the window has passed");
+    assert!(first_down >= 40, "scaled down at evaluation {first_down}");
+}
+
 // --- cost veto ----------------------------------------------------------------------------------
 
 #[test]

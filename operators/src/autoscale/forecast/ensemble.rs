@@ -53,6 +53,9 @@ pub struct Ensemble {
     sum_y: f64,
     sum_y2: f64,
     sum_e2: f64,
+    history: VecDeque<f64>,
+    persistence_mse: Option<f64>,
+    under_mean: Option<f64>,
 }
 
 impl std::fmt::Debug for Ensemble {
@@ -107,6 +110,9 @@ impl Ensemble {
             sum_y: 0.0,
             sum_y2: 0.0,
             sum_e2: 0.0,
+            history: VecDeque::with_capacity(horizon + 1),
+            persistence_mse: None,
+            under_mean: None,
         }
     }
 
@@ -131,12 +137,19 @@ impl Ensemble {
         {
             let e2 = (y - p) * (y - p);
             self.mse = Some(ewma(self.mse, e2, decay));
+            self.under_mean = Some(ewma(self.under_mean, (y - p).max(0.0), decay));
             self.n += 1;
             self.sum_y += y;
             self.sum_y2 += y * y;
             self.sum_e2 += e2;
         }
         self.mean_abs = Some(ewma(self.mean_abs, y.abs(), decay));
+        if self.history.len() >= h
+            && let Some(old) = self.history.pop_front()
+        {
+            self.persistence_mse = Some(ewma(self.persistence_mse, (y - old) * (y - old), decay));
+        }
+        self.history.push_back(y);
         for m in &mut self.members {
             m.f.observe(y);
             let p = m.f.forecast(h);
@@ -224,6 +237,30 @@ impl Ensemble {
             .collect()
     }
 
+    /// Tracked MSE at the horizon of persistence ("the load stays as it is now": the forecast
+    /// of yₜ₊ₕ is yₜ), the naive reference every forecaster has to beat.
+    pub fn persistence_rmse(&self) -> Option<f64> {
+        self.persistence_mse.map(f64::sqrt)
+    }
+
+    /// Skill of the combined forecast against persistence at the horizon, clamped to [0, 1]:
+    /// 1 − MSE / MSE(persistence) (the MSE skill score; Murphy 1988). 0 before both are
+    /// scored, and 0 when the load has not moved at all over the horizon lately (then there is
+    /// nothing to forecast beyond persistence).
+    pub fn skill(&self) -> f64 {
+        match (self.mse, self.persistence_mse) {
+            (Some(m), Some(p)) if p > 1e-12 => (1.0 - m / p).clamp(0.0, 1.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Expected under-forecast at the horizon: the tracked mean (same EWMA weight as the
+    /// errors) of max(0, y − ŷ) over the combined forecasts, i.e. by how much the load has
+    /// lately come in above what was forecast for it. 0 before the first score.
+    pub fn under_forecast(&self) -> f64 {
+        self.under_mean.unwrap_or(0.0)
+    }
+
     /// 1 − min(1, RMSE / mean |y|); 0 before the first score.
     pub fn confidence(&self) -> f64 {
         match (self.rmse(), self.mean_abs) {
@@ -250,6 +287,7 @@ mod tests {
     use super::*;
     use crate::autoscale::forecast::default_forecasters;
     use crate::autoscale::forecast::moving_average::MovingAverage;
+    use crate::autoscale::forecast::persistence::Persistence;
 
     #[test]
     fn best_picks_the_exact_member_on_a_line() {
@@ -275,7 +313,7 @@ mod tests {
         }
         let names: Vec<&str> = best.member_rmse().iter().map(|(n, _)| *n).collect();
         assert_eq!(names[3], "esn");
-        assert_eq!(best.weights(5), vec![0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(best.weights(5), vec![0.0, 0.0, 0.0, 1.0, 0.0]);
         let w = blend.weights(5);
         assert!(w[3] > 0.9, "blend weights {w:?}");
         let rmse: Vec<f64> = best
@@ -283,7 +321,8 @@ mod tests {
             .iter()
             .map(|(_, r)| r.expect("scored"))
             .collect();
-        assert!(rmse[3] < 0.1 * rmse[..3].iter().copied().fold(f64::INFINITY, f64::min));
+        let others = [rmse[0], rmse[1], rmse[2], rmse[4]];
+        assert!(rmse[3] < 0.1 * others.iter().copied().fold(f64::INFINITY, f64::min));
         // The blend's own horizon error follows its best member's.
         assert!(blend.rmse().expect("scored") < 0.2 * rmse[1], "{rmse:?}");
         let p = best.forecast(5).expect("forecast");
@@ -324,5 +363,50 @@ mod tests {
         assert!(all.rmse().expect("scored") < 0.01 * classic.rmse().expect("scored"));
         assert!(all.confidence() > 0.99, "{}", all.confidence());
         assert!(all.weights(1)[3] > 0.99);
+    }
+
+    #[test]
+    fn skill_against_persistence_is_1_when_exact_and_0_for_persistence_itself() {
+        // On a line, linear regression is exact at the horizon and persistence is off by
+        // slope × h, so the blend (which weights the exact member ~1) has skill 1 (up to what
+        // is left in the EWMA of the errors made before the line's window filled: 0.9⁹⁰).
+        let line = |x: usize| 2.0 + 0.5 * x as f64;
+        let lin: Vec<Box<dyn Forecaster + Send>> = vec![
+            Box::new(crate::autoscale::forecast::linear::LinearRegression::new(8)),
+            Box::new(Persistence::default()),
+        ];
+        let mut e = Ensemble::new(lin, 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            e.observe(line(x));
+        }
+        assert!((e.persistence_rmse().expect("scored") - 2.0).abs() < 1e-9);
+        assert!(e.skill() > 0.9999, "{}", e.skill());
+        // Persistence alone has no skill over itself, and under-forecasts the line by
+        // slope × h = 2 at every step.
+        let only: Vec<Box<dyn Forecaster + Send>> = vec![Box::new(Persistence::default())];
+        let mut p = Ensemble::new(only, 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            p.observe(line(x));
+        }
+        assert!(p.skill().abs() < 1e-12);
+        assert!((p.under_forecast() - 2.0).abs() < 1e-9);
+        // A falling line is over-forecast, never under-forecast.
+        let only: Vec<Box<dyn Forecaster + Send>> = vec![Box::new(Persistence::default())];
+        let mut f = Ensemble::new(only, 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            f.observe(100.0 - line(x));
+        }
+        assert_eq!(f.under_forecast(), 0.0);
+    }
+
+    #[test]
+    fn skill_is_0_on_a_constant_and_before_scoring() {
+        let mut e = Ensemble::new(default_forecasters(), 5, Selection::Blend, 0.1);
+        assert_eq!(e.skill(), 0.0);
+        for _ in 0..50 {
+            e.observe(3.0);
+        }
+        assert_eq!(e.skill(), 0.0);
+        assert_eq!(e.under_forecast(), 0.0);
     }
 }

@@ -15,6 +15,9 @@
 //! - [`holt::Holt`]: double exponential smoothing, α = 0.5, β = 0.2, damped extrapolation off;
 //! - [`esn::Esn`]: a 50-unit ESN on [`crate::reservoir`], direct readouts refitted every 64 evaluations
 //!   on the last 256;
+//! - [`persistence::Persistence`]: the last value, flat (the naive forecast; echoflow addition
+//!   beyond SPEC §3's four, so that the blend can fall back to "the load stays as now", which
+//!   on step-held load is exact except at the steps);
 //! - [`ensemble::Ensemble`]: online accuracy of each at the horizon and the best or an
 //!   error-weighted blend, with a confidence.
 
@@ -23,6 +26,7 @@ pub mod esn;
 pub mod holt;
 pub mod linear;
 pub mod moving_average;
+pub mod persistence;
 
 /// A one-dimensional forecaster. Implementations are deterministic state machines.
 pub trait Forecaster {
@@ -53,9 +57,9 @@ impl<F: Forecaster + ?Sized> Forecaster for Box<F> {
     }
 }
 
-/// The built-in forecasters with their defaults: linear regression, moving average, Holt and
-/// the ESN (which is left out only if its reservoir cannot be drawn, which the defaults rule
-/// out; a test checks that all four are present).
+/// The built-in forecasters with their defaults: linear regression, moving average, Holt, the
+/// ESN (which is left out only if its reservoir cannot be drawn, which the defaults rule out; a
+/// test checks that all five are present) and persistence.
 pub fn default_forecasters() -> Vec<Box<dyn Forecaster + Send>> {
     let mut v: Vec<Box<dyn Forecaster + Send>> = vec![
         Box::new(linear::LinearRegression::new(8)),
@@ -65,6 +69,7 @@ pub fn default_forecasters() -> Vec<Box<dyn Forecaster + Send>> {
     if let Ok(esn) = esn::Esn::new(esn::EsnParams::default()) {
         v.push(Box::new(esn));
     }
+    v.push(Box::new(persistence::Persistence::default()));
     v
 }
 
@@ -73,8 +78,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_ensemble_has_all_four_forecasters() {
+    fn the_default_ensemble_has_all_five_forecasters() {
         let names: Vec<&str> = default_forecasters().iter().map(|f| f.name()).collect();
-        assert_eq!(names, ["linear", "moving_average", "holt", "esn"]);
+        assert_eq!(
+            names,
+            ["linear", "moving_average", "holt", "esn", "persistence"]
+        );
     }
 }

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Held-out check of the autoscaling goal (issue #6): `predictive` against `hpa` on traces
+that were not used to design the policy.
+
+For every `timestamp,value` CSV it runs `echoflow simulate` once per policy (SPEC §6
+defaults, like the table in BENCHMARKS.md) and prints, per trace and in total, the three
+ratios predictive / hpa of the goal — SLO-violation minutes, replica-minutes above the floor,
+reversals — and whether predictive Pareto-dominates hpa there: no more violation minutes, no
+more replica-minutes above the floor, strictly fewer of one of them, and at most 1.25× hpa's
+reversals.
+
+Traces: `--traces DIR` (every *.csv in it), or `--nab DIR` with DIR a checkout of
+https://github.com/numenta/NAB (MIT licence), which reads the held-out set HELD_OUT below from
+DIR/data. The NAB files are not in this repository (licence, size). With git only:
+
+    git clone --depth 1 https://github.com/numenta/NAB /tmp/NAB
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --nab /tmp/NAB
+
+Standard library only. Exit status 0 whatever the outcome (it is a measurement, not a test).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+# 24 NAB series of varied shape that are NOT the three in ../shared/traces
+# (Twitter_volume_AMZN, elb_request_count_8c0756, nyc_taxi): tweet volumes (bursty, 5 min),
+# AWS CloudWatch network/disk/cpu series (noisy, spiky, level shifts, 5 min), known-cause cpu
+# and latency series, freeway occupancy (5 min, daily), and four synthetic NAB series (daily
+# cycle, a level jump, load-balancer spikes, growing spike density).
+HELD_OUT = [
+    "realTweets/Twitter_volume_AAPL.csv",
+    "realTweets/Twitter_volume_CRM.csv",
+    "realTweets/Twitter_volume_CVS.csv",
+    "realTweets/Twitter_volume_FB.csv",
+    "realTweets/Twitter_volume_GOOG.csv",
+    "realTweets/Twitter_volume_IBM.csv",
+    "realTweets/Twitter_volume_KO.csv",
+    "realTweets/Twitter_volume_PFE.csv",
+    "realTweets/Twitter_volume_UPS.csv",
+    "realAWSCloudwatch/ec2_network_in_257a54.csv",
+    "realAWSCloudwatch/ec2_network_in_5abac7.csv",
+    "realAWSCloudwatch/iio_us-east-1_i-a2eb1cd9_NetworkIn.csv",
+    "realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv",
+    "realAWSCloudwatch/ec2_disk_write_bytes_c0d644.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv",
+    "realAWSCloudwatch/grok_asg_anomaly.csv",
+    "realKnownCause/cpu_utilization_asg_misconfiguration.csv",
+    "realKnownCause/ec2_request_latency_system_failure.csv",
+    "realTraffic/occupancy_6005.csv",
+    "realTraffic/occupancy_t4013.csv",
+    "artificialWithAnomaly/art_daily_jumpsup.csv",
+    "artificialWithAnomaly/art_load_balancer_spikes.csv",
+    "artificialWithAnomaly/art_increase_spike_density.csv",
+    "artificialNoAnomaly/art_daily_small_noise.csv",
+]
+
+REVERSAL_BOUND = 1.25
+
+
+def simulate(binary, trace, policy, out):
+    """Runs one simulation and returns its summary.json as a dict."""
+    folder = os.path.join(out, f"{os.path.splitext(os.path.basename(trace))[0]}-{policy}")
+    done = subprocess.run(
+        [binary, "simulate", "--trace", trace, "--policy", policy, "--out", folder],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.exit(f"echoflow simulate failed on {trace} ({policy}):\n{done.stderr}")
+    with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def ratio(a, b):
+    """a / b, with 0 / 0 = 1 and x / 0 = inf."""
+    if b == 0:
+        return 1.0 if a == 0 else float("inf")
+    return a / b
+
+
+def dominates(p, h):
+    """The goal's test on totals p (predictive) and h (hpa)."""
+    v, hv = p["slo_violation_minutes"], h["slo_violation_minutes"]
+    r, hr = p["replica_minutes_above_min"], h["replica_minutes_above_min"]
+    no_worse = v <= hv and r <= hr
+    strictly = v < hv or r < hr
+    return no_worse and strictly and p["reversals"] <= REVERSAL_BOUND * h["reversals"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="target/release/echoflow", help="the echoflow binary")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--traces", help="a directory of timestamp,value CSV traces")
+    src.add_argument("--nab", help="a checkout of numenta/NAB; reads the held-out set")
+    ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
+    args = ap.parse_args()
+
+    if args.nab:
+        traces = [os.path.join(args.nab, "data", p) for p in HELD_OUT]
+    else:
+        traces = sorted(
+            os.path.join(args.traces, f) for f in os.listdir(args.traces) if f.endswith(".csv")
+        )
+    if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
+        sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
+    missing = [t for t in traces if not os.path.isfile(t)]
+    if missing:
+        sys.exit(f"missing traces: {missing}")
+
+    keys = ["slo_violation_minutes", "replica_minutes_above_min", "reversals"]
+    total = {"hpa": dict.fromkeys(keys, 0.0), "predictive": dict.fromkeys(keys, 0.0)}
+    wins = 0
+    print("| trace | violation min p / h | replica-min above floor p / h | reversals p / h | dominates |")
+    print("|---|---:|---:|---:|---|")
+    for t in traces:
+        s = {pol: simulate(args.bin, t, pol, args.out) for pol in ("hpa", "predictive")}
+        for pol in s:
+            for k in keys:
+                total[pol][k] += s[pol][k]
+        p, h = s["predictive"], s["hpa"]
+        d = dominates(p, h)
+        wins += d
+        name = os.path.splitext(os.path.basename(t))[0]
+        print(
+            f"| {name} | {p['slo_violation_minutes']} / {h['slo_violation_minutes']} "
+            f"= {ratio(p['slo_violation_minutes'], h['slo_violation_minutes']):.3f} "
+            f"| {p['replica_minutes_above_min']:.0f} / {h['replica_minutes_above_min']:.0f} "
+            f"= {ratio(p['replica_minutes_above_min'], h['replica_minutes_above_min']):.3f} "
+            f"| {p['reversals']} / {h['reversals']} = {ratio(p['reversals'], h['reversals']):.2f} "
+            f"| {'yes' if d else '**no**'} |",
+            flush=True,
+        )
+    p, h = total["predictive"], total["hpa"]
+    print(
+        f"| **sum over {len(traces)} traces** "
+        + "".join(f"| {ratio(p[k], h[k]):.3f} " for k in keys)
+        + f"| {wins} of {len(traces)} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
