@@ -282,6 +282,13 @@ unsafe fn csr_blocks_body(
     for i in 0..m.rows {
         let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
         let (d, idx) = (&m.data[lo..hi], &m.indices[lo..hi]);
+        if d.is_empty() {
+            // An empty sum is +0.0 (most rows of a sparse `Win` are empty).
+            for cb in (0..full).step_by(COLS) {
+                out[i * ld_out + cb..i * ld_out + cb + COLS].fill(0.0);
+            }
+            continue;
+        }
         let mut cb = 0;
         while cb < full {
             // SAFETY: j·ld_x + cb + COLS ≤ (cols − 1)·ld_x + n ≤ x.len() for j < cols.
@@ -358,20 +365,17 @@ unsafe fn csr_mul_cols_avx2(
     if done == n {
         return;
     }
-    if ld_x == 1 && !m.indices16.is_empty() {
+    if ld_x == 1 && ld_out == 1 && !m.indices16.is_empty() {
         // One column of unit stride (sequential evaluation): the u16 kernel. n = 1 here.
         assert_eq!(
             m.indices16.len(),
             m.data.len() + LANES,
             "padded u16 indices"
         );
-        for i in 0..m.rows {
-            let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
-            // SAFETY: AVX2 present; indices16[lo..hi + LANES] exists (asserted above) and its
-            // values are < cols (padding zeros included: nnz > 0 implies cols > 0).
-            out[i * ld_out] =
-                unsafe { row_dot_avx2_u16(&m.data[lo..hi], m.indices16.as_ptr().add(lo), x) };
-        }
+        // SAFETY: AVX2 present; indices16[lo..hi + LANES] exists (asserted above) and its values
+        // are < cols ≤ x.len() (padding zeros included: nnz > 0 implies cols > 0); out has
+        // rows values (check_shapes).
+        unsafe { csr_unit_avx2_u16(&m, x, out) };
         return;
     }
     for c in done..n {
@@ -394,8 +398,52 @@ unsafe fn csr_mul_cols_avx2(
 #[cfg(target_arch = "x86_64")]
 static TAIL_MASK: [i64; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/// One CSR row times one unit-stride column, AVX2, `u16` indices: the portable kernel's order
-/// exactly. Per 8 entries: two 64-bit loads give the 8 indices, 8 scalar loads gather `x`, two
+/// The unit-stride, one-column product with `u16` indices, rows in groups of four so that their
+/// final combines share instructions: with `v_r = (s₀ + s₄, s₁ + s₅, s₂ + s₆, s₃ + s₇)` of row
+/// `r`, two 128-bit permutes and an addition give `((s₀+s₄)+(s₂+s₆), (s₁+s₅)+(s₃+s₇))` for two
+/// rows at once, one horizontal addition the four sums, one permute their order: the same
+/// additions, operand for operand, as the portable `combine`.
+///
+/// # Safety
+/// The CPU has AVX2; `m.indices16` is the padded copy of `m.indices`; every index `< x.len()`;
+/// `out.len() ≥ m.rows`; `m.indptr` has `rows + 1` non-decreasing entries ending at nnz.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn csr_unit_avx2_u16(m: &CsrView<'_>, x: &[f64], out: &mut [f64]) {
+    let row = |i: usize| {
+        let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
+        // SAFETY: forwarded from the caller.
+        unsafe { row_acc_u16(&m.data[lo..hi], m.indices16.as_ptr().add(lo), x) }
+    };
+    let quads = m.rows / 4 * 4;
+    let mut i = 0;
+    while i < quads {
+        let (va, vb, vc, vd) = (row(i), row(i + 1), row(i + 2), row(i + 3));
+        // (a₀+a₂, a₁+a₃, b₀+b₂, b₁+b₃) and the same for c, d.
+        let ab = _mm256_add_pd(
+            _mm256_permute2f128_pd::<0x20>(va, vb),
+            _mm256_permute2f128_pd::<0x31>(va, vb),
+        );
+        let cd = _mm256_add_pd(
+            _mm256_permute2f128_pd::<0x20>(vc, vd),
+            _mm256_permute2f128_pd::<0x31>(vc, vd),
+        );
+        // hadd: (A, C, B, D); then into row order.
+        let sums = _mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_hadd_pd(ab, cd));
+        let o = &mut out[i..i + 4];
+        // SAFETY: o has 4 values.
+        unsafe { _mm256_storeu_pd(o.as_mut_ptr(), sums) };
+        i += 4;
+    }
+    for (i, o) in out.iter_mut().enumerate().take(m.rows).skip(quads) {
+        let v = row(i);
+        let t = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+        *o = _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+    }
+}
+
+/// One CSR row times one unit-stride column, AVX2, `u16` indices, up to the combine: returns
+/// `(s₀ + s₄, s₁ + s₅, s₂ + s₆, s₃ + s₇)` in the portable kernel's order exactly. Per 8 entries: two 64-bit loads give the 8 indices, 8 scalar loads gather `x`, two
 /// vector products and additions. The tail (`len mod 8` entries, lanes `0..r`) is one more such
 /// chunk whose `data` is read with a lane mask (masked lanes read nothing) and whose products in
 /// lanes `r..8` are zeroed bitwise, i.e. `+0.0` is added there, which changes no lane.
@@ -405,10 +453,10 @@ static TAIL_MASK: [i64; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn row_dot_avx2_u16(d: &[f64], idx: *const u16, x: &[f64]) -> f64 {
+unsafe fn row_acc_u16(d: &[f64], idx: *const u16, x: &[f64]) -> __m256d {
     let len = d.len();
     if len == 0 {
-        return 0.0;
+        return _mm256_setzero_pd();
     }
     let (dp, xp) = (d.as_ptr(), x.as_ptr());
     let mut a0 = _mm256_setzero_pd();
@@ -448,9 +496,7 @@ unsafe fn row_dot_avx2_u16(d: &[f64], idx: *const u16, x: &[f64]) -> f64 {
             a1 = _mm256_add_pd(a1, p1);
         }
     }
-    let v = _mm256_add_pd(a0, a1);
-    let t = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-    _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)))
+    _mm256_add_pd(a0, a1)
 }
 
 /// One CSR row times one column, AVX2: the portable kernel's order exactly.
