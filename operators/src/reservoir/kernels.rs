@@ -228,20 +228,21 @@ unsafe fn csr_one_col_portable(
     }
 }
 
-/// One CSR row times [`COLS`] neighbouring columns starting at `x[0]` (row `j` at `x[j·ld..]`):
-/// the body of the batched kernel, compiled both plain and with AVX2.
+/// One CSR row times [`COLS`] neighbouring columns starting at `x[0]` (entry `q`'s row of the
+/// state block at `x[off[q]..]`, `off[q] = index·ld`): the body of the batched kernel, compiled
+/// both plain and with AVX2.
 ///
 /// # Safety
-/// `idx.len() == d.len()` and every `j` in `idx` has `j·ld + COLS ≤ x.len()`.
+/// `off.len() == d.len()` and every `o` in `off` has `o + COLS ≤ x.len()`.
 #[inline(always)]
-unsafe fn row_block_body(d: &[f64], idx: &[u32], x: &[f64], ld: usize) -> [f64; COLS] {
+unsafe fn row_block_body(d: &[f64], off: &[usize], x: &[f64]) -> [f64; COLS] {
     let mut s = [[0.0f64; COLS]; LANES];
-    let (dc, ic) = (d.chunks_exact(LANES), idx.chunks_exact(LANES));
-    let (dr, ir) = (dc.remainder(), ic.remainder());
-    for (dd, ii) in dc.zip(ic) {
+    let (dc, oc) = (d.chunks_exact(LANES), off.chunks_exact(LANES));
+    let (dr, or) = (dc.remainder(), oc.remainder());
+    for (dd, oo) in dc.zip(oc) {
         for l in 0..LANES {
-            // SAFETY: ii[l]·ld + COLS ≤ x.len() (caller).
-            let xr = unsafe { x.get_unchecked(ii[l] as usize * ld..ii[l] as usize * ld + COLS) };
+            // SAFETY: oo[l] + COLS ≤ x.len() (caller).
+            let xr = unsafe { x.get_unchecked(oo[l]..oo[l] + COLS) };
             for c in 0..COLS {
                 s[l][c] += dd[l] * xr[c];
             }
@@ -250,7 +251,7 @@ unsafe fn row_block_body(d: &[f64], idx: &[u32], x: &[f64], ld: usize) -> [f64; 
     for l in 0..LANES {
         if l < dr.len() {
             // SAFETY: as above.
-            let xr = unsafe { x.get_unchecked(ir[l] as usize * ld..ir[l] as usize * ld + COLS) };
+            let xr = unsafe { x.get_unchecked(or[l]..or[l] + COLS) };
             for c in 0..COLS {
                 s[l][c] += dr[l] * xr[c];
             }
@@ -265,7 +266,8 @@ unsafe fn row_block_body(d: &[f64], idx: &[u32], x: &[f64], ld: usize) -> [f64; 
 }
 
 /// The batched product's body: every full block of [`COLS`] columns; returns how many columns
-/// it did (the caller does the rest one by one).
+/// it did (the caller does the rest one by one). A row's offsets `index·ld_x` are computed once
+/// and reused by all its column blocks.
 ///
 /// # Safety
 /// As [`csr_mul_cols`] after [`check_shapes`].
@@ -279,9 +281,13 @@ unsafe fn csr_blocks_body(
     ld_out: usize,
 ) -> usize {
     let full = n / COLS * COLS;
+    if full == 0 {
+        return 0;
+    }
+    let mut off = Vec::new();
     for i in 0..m.rows {
         let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
-        let (d, idx) = (&m.data[lo..hi], &m.indices[lo..hi]);
+        let d = &m.data[lo..hi];
         if d.is_empty() {
             // An empty sum is +0.0 (most rows of a sparse `Win` are empty).
             for cb in (0..full).step_by(COLS) {
@@ -289,10 +295,12 @@ unsafe fn csr_blocks_body(
             }
             continue;
         }
+        off.clear();
+        off.extend(m.indices[lo..hi].iter().map(|&j| j as usize * ld_x));
         let mut cb = 0;
         while cb < full {
             // SAFETY: j·ld_x + cb + COLS ≤ (cols − 1)·ld_x + n ≤ x.len() for j < cols.
-            let o = unsafe { row_block_body(d, idx, &x[cb..], ld_x) };
+            let o = unsafe { row_block_body(d, &off, &x[cb..]) };
             out[i * ld_out + cb..i * ld_out + cb + COLS].copy_from_slice(&o);
             cb += COLS;
         }
@@ -410,15 +418,19 @@ static TAIL_MASK: [i64; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn csr_unit_avx2_u16(m: &CsrView<'_>, x: &[f64], out: &mut [f64]) {
-    let row = |i: usize| {
-        let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
-        // SAFETY: forwarded from the caller.
-        unsafe { row_acc_u16(&m.data[lo..hi], m.indices16.as_ptr().add(lo), x) }
-    };
+    // A macro rather than a closure: a closure is not compiled with the enclosing function's
+    // target features, and was not inlined (its 256-bit result went through memory).
+    macro_rules! row {
+        ($i:expr) => {{
+            let (lo, hi) = (m.indptr[$i], m.indptr[$i + 1]);
+            // SAFETY: forwarded from the caller.
+            unsafe { row_acc_u16(&m.data[lo..hi], m.indices16.as_ptr().add(lo), x) }
+        }};
+    }
     let quads = m.rows / 4 * 4;
     let mut i = 0;
     while i < quads {
-        let (va, vb, vc, vd) = (row(i), row(i + 1), row(i + 2), row(i + 3));
+        let (va, vb, vc, vd) = (row!(i), row!(i + 1), row!(i + 2), row!(i + 3));
         // (a₀+a₂, a₁+a₃, b₀+b₂, b₁+b₃) and the same for c, d.
         let ab = _mm256_add_pd(
             _mm256_permute2f128_pd::<0x20>(va, vb),
@@ -436,15 +448,16 @@ unsafe fn csr_unit_avx2_u16(m: &CsrView<'_>, x: &[f64], out: &mut [f64]) {
         i += 4;
     }
     for (i, o) in out.iter_mut().enumerate().take(m.rows).skip(quads) {
-        let v = row(i);
+        let v = row!(i);
         let t = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
         *o = _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
     }
 }
 
 /// One CSR row times one unit-stride column, AVX2, `u16` indices, up to the combine: returns
-/// `(s₀ + s₄, s₁ + s₅, s₂ + s₆, s₃ + s₇)` in the portable kernel's order exactly. Per 8 entries: two 64-bit loads give the 8 indices, 8 scalar loads gather `x`, two
-/// vector products and additions. The tail (`len mod 8` entries, lanes `0..r`) is one more such
+/// `(s₀ + s₄, s₁ + s₅, s₂ + s₆, s₃ + s₇)` in the portable kernel's order exactly. Per 8
+/// entries: 8 index loads (2 bytes each), 8 scalar loads gather `x`, two vector products and
+/// additions. The tail (`len mod 8` entries, lanes `0..r`) is one more such
 /// chunk whose `data` is read with a lane mask (masked lanes read nothing) and whose products in
 /// lanes `r..8` are zeroed bitwise, i.e. `+0.0` is added there, which changes no lane.
 ///
@@ -466,13 +479,12 @@ unsafe fn row_acc_u16(d: &[f64], idx: *const u16, x: &[f64]) -> __m256d {
     // SAFETY (whole block): idx[q..q + 8] is readable for every q ≤ len (caller), d[q..q + 8]
     // for q + 8 ≤ full; every index read is < x.len() (caller).
     unsafe {
-        let g = |w: u64, k: u32| *xp.add(((w >> (16 * k)) & 0xffff) as usize);
+        // One load per index (`movzx`), one per gathered value.
+        let g = |k: usize| *xp.add(*idx.add(k) as usize);
         let chunk = |q: usize| {
-            let w0 = idx.add(q).cast::<u64>().read_unaligned();
-            let w1 = idx.add(q + 4).cast::<u64>().read_unaligned();
             (
-                _mm256_set_pd(g(w0, 3), g(w0, 2), g(w0, 1), g(w0, 0)),
-                _mm256_set_pd(g(w1, 3), g(w1, 2), g(w1, 1), g(w1, 0)),
+                _mm256_set_pd(g(q + 3), g(q + 2), g(q + 1), g(q)),
+                _mm256_set_pd(g(q + 7), g(q + 6), g(q + 5), g(q + 4)),
             )
         };
         while q < full {
