@@ -31,16 +31,19 @@
 //! The state of `n` sequences is a unit-major block (row `j` holds unit `j` of every column,
 //! stride `ld`). Each column's sum follows the order above whatever `n` is, so one sequence alone
 //! and the same sequence inside any batch get the same bits (`operators/tests/reservoir_batch.rs`).
-//! The batched CSR kernel works on blocks of [`COLS`] = 4 columns: for a stored entry it loads
-//! the 4 neighbouring values of row `j` (contiguous) and adds `a·x` into the entry's lane, 8 lanes
-//! × 4 columns of accumulators held in registers (eight 256-bit registers on AVX2); columns left
-//! over (`n mod 4`) go through the one-column kernel.
+//! The batched CSR kernel works on blocks of [`COLS`] = 4 columns: it packs the block's 4 values
+//! of every unit into a contiguous buffer (L1-resident: 16 KiB at 500 units), then for each row
+//! and stored entry adds `a·x` into the entry's lane, 8 lanes × 4 columns of accumulators held in
+//! registers (eight 256-bit registers on AVX2); columns left over (`n mod 4`) go through the
+//! one-column kernel.
 //!
 //! ## Kernels and dispatch
 //!
 //! - One column, CSR: the portable kernel gathers `x[j]` with scalar loads; the AVX2 kernel
 //!   (`std::arch` intrinsics) gathers with scalar loads into two 256-bit vectors per 8 entries and
-//!   multiplies and adds 4 lanes at a time (AMD's `vgatherdpd` is slower than scalar loads).
+//!   multiplies and adds 4 lanes at a time (`vgatherdpd` was not tried), with `u16` column
+//!   indices when `cols ≤ 65,536` (fewer bytes streamed) and four rows' combines done together.
+//!   Measured in BENCHMARKS.md, "8-lane kernels with run-time AVX2 dispatch".
 //! - Blocks of columns, CSR, and dense dots: one `#[inline(always)]` body, compiled twice, plain
 //!   and inside a `#[target_feature(enable = "avx2")]` function where LLVM vectorises it 4 wide.
 //!   Element-wise IEEE operations give the same bits at any vector width, so the two are equal by
