@@ -2,6 +2,7 @@
 
     cargo build --release --bin echoflow
     .venv/bin/python benches/peers/reservoirpy_timing.py [--units 100 500 2000] [--repeat 3]
+    .venv/bin/python benches/peers/reservoirpy_timing.py --inner-only --repeat 1   # no echoflow binary
 
 Writes the Mackey-Glass series (ReservoirPy's mackey_glass(12000), tau 17) as train.csv (10,001
 rows: 10,000 next-step pairs) and test.csv (the last 2,000 rows, unseen) and ReservoirPy's models
@@ -58,6 +59,11 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--echoflow", default=os.path.join(ROOT, "target", "release", "echoflow"))
     p.add_argument("--dir", default=os.path.join(ROOT, "target", "reservoir-bench"))
+    p.add_argument(
+        "--inner-only",
+        action="store_true",
+        help="only the inner loop and ReservoirPy's saved models (no echoflow binary needed)",
+    )
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
 
@@ -83,6 +89,9 @@ def main():
         ef_model = os.path.join(a.dir, f"echoflow_{u}.npz")
         common = ["--units", str(u), "--seed", "42", "--warmup", "100"]
         fit_rpy, _ = timed([py, cli, "fit", "--series", train, "--out", rpy_model, *common], a.repeat)
+        if a.inner_only:
+            print(f"| {u} | ReservoirPy inner loop {inner_us:.1f} µs/step | saved {rpy_model} |")
+            continue
         fit_ef, _ = timed([a.echoflow, "reservoir", "fit", "--series", train, "--out", ef_model, *common], a.repeat)
         ev = ["--series", test, "--warmup", "100"]
         eval_rpy, out_rpy = timed([py, cli, "eval", "--model", rpy_model, *ev], a.repeat)
@@ -95,6 +104,8 @@ def main():
         rows.append((u, inner_us, fit_rpy, fit_ef, eval_rpy, eval_ef, nrmse_of(out_rpy), nrmse_of(out_ef), scores))
         print(f"done {u} units", file=sys.stderr)
 
+    if a.inner_only:
+        return
     print("| units | ReservoirPy inner loop µs/step | fit: ReservoirPy s | fit: echoflow s | eval (ReservoirPy's model): ReservoirPy s | eval: echoflow s | eval NRMSE ReservoirPy / echoflow (same model) | unseen NRMSE w100, w500: ReservoirPy fit | echoflow fit |")
     print("|---|---|---|---|---|---|---|---|---|")
     for u, inner, fr, fe, er, ee, nr, ne, sc in rows:

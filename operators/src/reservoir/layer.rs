@@ -156,6 +156,17 @@ impl Layer {
         self.w.mul_cols(x, ld, n, pre, n);
         self.win.mul_cols(input, ld_in, n, tmp, n);
         let pre = &mut pre[..u * n];
+        if n == 1 {
+            // The general passes below with one column, without the per-unit inner loops.
+            for ((p, &t), &b) in pre.iter_mut().zip(&tmp[..u]).zip(&self.bias) {
+                *p = (*p + t) + b;
+            }
+            tanh_in_place(pre);
+            for (i, (&a, &lr)) in pre.iter().zip(&self.lr).enumerate() {
+                x[i * ld] = (1.0 - lr) * x[i * ld] + lr * a;
+            }
+            return;
+        }
         for ((p, t), &b) in pre
             .chunks_exact_mut(n)
             .zip(tmp.chunks_exact(n))

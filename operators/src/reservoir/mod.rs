@@ -18,6 +18,8 @@
 //! | [`weights`] | dense / CSR weight matrices and their fixed-order products |
 //! | [`layer`] | one leaky-integrator layer |
 //! | [`tanh`] | the branch-free, vectorisable `tanh` of the layer update |
+//! | `kernels` | the inner-loop sums (CSR rows, readout dots) in one 8-lane order, portable and AVX2, bit-identical |
+//! | `isa` | run-time AVX2 detection, cached |
 //! | [`deep`] | stacked layers and the concatenated state |
 //! | [`readout`] | the linear readout |
 //! | [`ridge`] | ridge regression of the readout (ReservoirPy's centred formulation) |
@@ -57,6 +59,8 @@ pub mod error;
 pub mod esn;
 pub mod forecaster;
 pub mod init;
+mod isa;
+mod kernels;
 pub mod layer;
 pub mod npz;
 pub mod profile;

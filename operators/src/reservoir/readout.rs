@@ -1,12 +1,16 @@
 //! The linear readout `y = x · Wout + bout` (ReservoirPy's `Ridge` node orientation: `Wout` is
 //! state_len × outputs, `bout` has one entry per output).
 //!
-//! Each output is summed in a fixed order, `0 + x₀·w₀ + x₁·w₁ + … ` then `+ bout`, whatever the
-//! number of state columns, so batched and one-at-a-time readouts agree bit for bit.
+//! Each output is `Σ_i x_i·w_i` in [`super::kernels`]'s fixed order (term `i` into partial sum
+//! `i mod 8`, a fixed pairwise combine; portable and AVX2 kernels give the same bits), then
+//! `+ bout`, whatever the number of state columns, so batched and one-at-a-time readouts agree bit
+//! for bit. (Until the 8-lane kernels the sum was one serial chain `0 + x₀·w₀ + x₁·w₁ + …`: the
+//! same value to rounding, ReservoirPy's NumPy `dot` being a third order again.)
 
 use ndarray::Array2;
 
 use super::error::{ReservoirError, Result};
+use super::kernels::dense_dot;
 
 /// Trained output weights and bias.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,14 +67,9 @@ impl Readout {
         let s = self.input_len();
         for (o, &b) in self.bout.iter().enumerate() {
             let w = &self.wout_t[o * s..(o + 1) * s];
-            let row = &mut out[o * n..(o + 1) * n];
-            row.fill(0.0);
-            for (i, &wi) in w.iter().enumerate() {
-                for (r, &x) in row.iter_mut().zip(&state[i * ld..i * ld + n]) {
-                    *r += x * wi;
-                }
+            for (c, r) in out[o * n..(o + 1) * n].iter_mut().enumerate() {
+                *r = dense_dot(w, &state[c..], ld) + b;
             }
-            row.iter_mut().for_each(|r| *r += b);
         }
     }
 

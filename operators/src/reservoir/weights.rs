@@ -3,7 +3,7 @@
 //! ReservoirPy keeps `W` (and `Win`) as SciPy CSR arrays when they are sparse and as NumPy arrays
 //! otherwise; [`Weights`] mirrors that. Both representations compute the same numbers: a CSR
 //! product sums only the stored entries of a row (SciPy's `csr_matvec` sums them left to right;
-//! echoflow in four interleaved partial sums, see below: the same value up to rounding), and a
+//! echoflow in eight interleaved partial sums, see below: the same value up to rounding), and a
 //! dense product that skips exact zeros would add exact zeros only.
 //!
 //! ## Products and their reduction order (the batch-invariance contract)
@@ -13,9 +13,12 @@
 //! order depends only on the matrix, never on `n`, on the column's position or on the thread that
 //! runs it:
 //! - CSR: the row's stored entries in their stored order, entry `q` added to partial sum
-//!   `q mod 4` (each starting at 0, no fused multiply-add), then `(s₀ + s₁) + (s₂ + s₃)`: four
-//!   independent dependency chains instead of one, which is what makes the one-sequence product
-//!   fast; the batched product keeps the same four partial sums per element;
+//!   `q mod 8` (each starting at 0, no fused multiply-add), then
+//!   `((s₀ + s₄) + (s₂ + s₆)) + ((s₁ + s₅) + (s₃ + s₇))`: eight independent dependency chains
+//!   instead of one, which is what makes the one-sequence product fast; the batched product keeps
+//!   the same eight partial sums per element. The kernels (portable and AVX2, bit-identical) are
+//!   [`super::kernels`]'s; they rely on every stored column index being `< cols`, which every
+//!   constructor of [`Csr`] guarantees;
 //! - dense: `matrixmultiply`'s `dgemm` (through `ndarray::linalg::general_mat_mul`), whose
 //!   micro-kernel accumulates each element over `k` in fixed blocks whatever the number of
 //!   columns; the tests check it for 1 to 1000 columns.
@@ -28,10 +31,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-/// Partial sums per CSR row: entry `q` of a row goes to lane `q mod LANES`.
-const LANES: usize = 4;
-/// Columns per register block of the batched CSR product.
-const BLOCK: usize = 8;
+use super::kernels::{self, CsrView, csr_mul_cols};
 
 /// Density at or below which [`Weights::compact`] stores a matrix as CSR.
 pub const SPARSE_DENSITY: f64 = 0.3;
@@ -45,10 +45,33 @@ pub struct Csr {
     cols: usize,
     indptr: Vec<usize>,
     indices: Vec<u32>,
+    /// `indices` as `u16` plus padding, for the AVX2 kernel (see [`super::kernels::indices16`]).
+    indices16: Vec<u16>,
     data: Vec<f64>,
 }
 
 impl Csr {
+    /// The one place a `Csr` is assembled: every index must already be `< cols` (the kernels'
+    /// unchecked gathers rely on it).
+    fn assemble(
+        rows: usize,
+        cols: usize,
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        data: Vec<f64>,
+    ) -> Self {
+        debug_assert!(indices.iter().all(|&j| (j as usize) < cols));
+        let indices16 = kernels::indices16(cols, &indices);
+        Csr {
+            rows,
+            cols,
+            indptr,
+            indices,
+            indices16,
+            data,
+        }
+    }
+
     /// Builds a CSR matrix, checking that the arrays are consistent.
     ///
     /// Returns the reason when they are not (the caller adds the key name).
@@ -93,13 +116,7 @@ impl Csr {
             ));
         }
         let indices = indices.into_iter().map(|j| j as u32).collect();
-        Ok(Csr {
-            rows,
-            cols,
-            indptr,
-            indices,
-            data,
-        })
+        Ok(Csr::assemble(rows, cols, indptr, indices, data))
     }
 
     /// The CSR form of a dense matrix, keeping its non-zero entries in row-major order.
@@ -118,13 +135,7 @@ impl Csr {
             }
             indptr.push(data.len());
         }
-        Csr {
-            rows,
-            cols,
-            indptr,
-            indices,
-            data,
-        }
+        Csr::assemble(rows, cols, indptr, indices, data)
     }
 
     /// The dense form (repeated entries added up).
@@ -163,56 +174,16 @@ impl Csr {
         &self.data
     }
 
-    fn mul_cols(&self, x: &[f64], ld_x: usize, n: usize, out: &mut [f64], ld_out: usize) {
-        for i in 0..self.rows {
-            let (lo, hi) = (self.indptr[i], self.indptr[i + 1]);
-            let (d, idx) = (&self.data[lo..hi], &self.indices[lo..hi]);
-            if n == 1 {
-                // The general case below with one column, written for speed; a unit stride
-                // (sequential evaluation) gets its own copy without the index multiply.
-                out[i * ld_out] = if ld_x == 1 {
-                    row_dot(d, idx, x, 1)
-                } else {
-                    row_dot(d, idx, x, ld_x)
-                };
-                continue;
-            }
-            let mut cb = 0;
-            while cb < n {
-                let w = (n - cb).min(BLOCK);
-                let mut acc = [[0.0f64; BLOCK]; LANES];
-                for (q, (&a, &j)) in d.iter().zip(idx).enumerate() {
-                    let xr = &x[j as usize * ld_x + cb..][..w];
-                    for (r, &xc) in acc[q % LANES][..w].iter_mut().zip(xr) {
-                        *r += a * xc;
-                    }
-                }
-                let o = &mut out[i * ld_out + cb..][..w];
-                for (c, oc) in o.iter_mut().enumerate() {
-                    *oc = (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]);
-                }
-                cb += w;
-            }
+    fn view(&self) -> CsrView<'_> {
+        CsrView {
+            rows: self.rows,
+            cols: self.cols,
+            indptr: &self.indptr,
+            indices: &self.indices,
+            indices16: &self.indices16,
+            data: &self.data,
         }
     }
-}
-
-/// One CSR row times one column of `x` (stride `ld`): entry `q` into partial sum `q mod 4`,
-/// then `(s₀ + s₁) + (s₂ + s₃)` (see the module docs).
-#[inline(always)]
-fn row_dot(d: &[f64], idx: &[u32], x: &[f64], ld: usize) -> f64 {
-    let mut acc = [0.0f64; LANES];
-    let (dc, ic) = (d.chunks_exact(LANES), idx.chunks_exact(LANES));
-    let (dr, ir) = (dc.remainder(), ic.remainder());
-    for (dd, ii) in dc.zip(ic) {
-        for l in 0..LANES {
-            acc[l] += dd[l] * x[ii[l] as usize * ld];
-        }
-    }
-    for (l, (&a, &j)) in dr.iter().zip(ir).enumerate() {
-        acc[l] += a * x[j as usize * ld];
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// A weight matrix, dense or CSR.
@@ -305,13 +276,13 @@ impl Weights {
                     }
                     indptr.push(data.len());
                 }
-                Weights::Sparse(Csr {
-                    rows: rows.min(c.rows),
-                    cols: cols.min(c.cols),
+                Weights::Sparse(Csr::assemble(
+                    rows.min(c.rows),
+                    cols.min(c.cols),
                     indptr,
                     indices,
                     data,
-                })
+                ))
             }
         }
     }
@@ -332,7 +303,7 @@ impl Weights {
             return;
         }
         match self {
-            Weights::Sparse(c) => c.mul_cols(x, ld_x, n, out, ld_out),
+            Weights::Sparse(c) => csr_mul_cols(c.view(), x, ld_x, n, out, ld_out),
             Weights::Dense(a) => {
                 let (rows, cols) = a.dim();
                 // The slices are sized by the callers in this module tree; the shapes are fixed
