@@ -7,6 +7,9 @@
 //!    latency of each outcome is the broker's append time of the outcome record
 //!    (`LogAppendTime`, i.e. when it became durable) minus the request's `ts` (the time it was
 //!    due and produced): arrival at the source → acknowledged outcome, plus the input produce.
+//!    Quantiles over every outcome, and over the steady part: requests whose `ts` is at least
+//!    1 s after the first and 1 s before the last (leaving out the start-up — the consumers'
+//!    first fetches — and the tail, which waits for `time.idle_timeout_ms`).
 //!
 //! ```text
 //! deploy/local/kafka.sh up
@@ -156,8 +159,10 @@ fn main() {
 
     // 3. live latency.
     println!();
-    println!("| offered requests/s | telemetry | seconds | outcomes | p50 ms | p99 ms | max ms |");
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| offered requests/s | telemetry | seconds | outcomes | p50 ms | p99 ms | max ms | steady p50 ms | steady p99 ms | steady max ms |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for rate in rates {
         let tag = format!("{stamp}.live{}", rate as u64);
         let (lreq, ltel) = (
@@ -209,19 +214,25 @@ fn main() {
         }
         shutdown.store(true, Ordering::Relaxed);
         runner.join().expect("run thread").expect("run");
-        let mut lat = latencies(&brokers, &[&outputs.admitted, &outputs.rejections]);
-        lat.sort_unstable();
-        let q = |p: f64| {
-            lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0)
-        };
+        let pairs = latencies(&brokers, &[&outputs.admitted, &outputs.rejections]);
+        let first = pairs.iter().map(|p| p.0).min().unwrap_or(0);
+        let last = pairs.iter().map(|p| p.0).max().unwrap_or(0);
+        let all: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+        let steady: Vec<u64> = pairs
+            .iter()
+            .filter(|(ts, _)| *ts >= first + 1_000 && ts + 1_000 <= last)
+            .map(|p| p.1)
+            .collect();
+        let (a, st) = (quantiles(all), quantiles(steady));
         println!(
-            "| {rate:.0} | {MEMBRANES} × 20 Hz | {seconds} | {} | {} | {} | {} |",
-            lat.len(),
-            q(0.5),
-            q(0.99),
-            lat.last().copied().unwrap_or(0)
+            "| {rate:.0} | {MEMBRANES} × 20 Hz | {seconds} | {} | {} | {} | {} | {} | {} | {} |",
+            pairs.len(),
+            a.0,
+            a.1,
+            a.2,
+            st.0,
+            st.1,
+            st.2
         );
         let _ = std::io::stdout().flush();
     }
@@ -313,8 +324,19 @@ fn count(brokers: &str, topics: &[&str]) -> u64 {
     n
 }
 
-/// Append time − request ts, per outcome record, in ms.
-fn latencies(brokers: &str, topics: &[&str]) -> Vec<u64> {
+/// p50, p99 and max of latencies in ms.
+fn quantiles(mut lat: Vec<u64>) -> (u64, u64, u64) {
+    lat.sort_unstable();
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    (q(0.5), q(0.99), lat.last().copied().unwrap_or(0))
+}
+
+/// (request ts, append time − request ts) per outcome record, in ms.
+fn latencies(brokers: &str, topics: &[&str]) -> Vec<(u64, u64)> {
     let total = count(brokers, topics);
     let c = consumer(brokers, topics);
     let mut out = Vec::with_capacity(total as usize);
@@ -327,7 +349,7 @@ fn latencies(brokers: &str, topics: &[&str]) -> Vec<u64> {
                     .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
                     .and_then(|v| v["ts"].as_u64())
                     .unwrap_or(appended);
-                out.push(appended.saturating_sub(ts));
+                out.push((ts, appended.saturating_sub(ts)));
             }
             Some(Err(e)) => panic!("consume: {e}"),
             None => break,
