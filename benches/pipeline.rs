@@ -15,6 +15,12 @@
 //! deploy/local/kafka.sh up
 //! cargo bench --bench pipeline -- [REQUESTS] [LIVE_RATES]   # default 300000 and 10000,50000
 //! ```
+//!
+//! Environment: `ECHOFLOW_BENCH_TELEMETRY_HZ` (reports per second per membrane in the live part,
+//! default 20), `ECHOFLOW_BENCH_KAFKA=linger.ms=1,...` (librdkafka settings for every client, as
+//! `[kafka.client]` would pass them). The live part also prints, per second of `ts`, the outcome
+//! latency and the *produce* delay (the request's own append time − its `ts`: the load
+//! generator's share), and keeps the membranes reporting for 1 s after the load stops.
 //! Prints Markdown tables for BENCHMARKS.md. Reservoirs are the default (100 units, built-in model).
 
 #[path = "common/raw_kafka.rs"]
@@ -97,7 +103,17 @@ fn main() {
     }
 
     // 2. bounded runs on the broker.
-    let client = KafkaClient::new(&brokers);
+    let mut client = KafkaClient::new(&brokers);
+    // `[kafka.client]` settings for every client of the run (e.g. `linger.ms=1`), as
+    // `ECHOFLOW_BENCH_KAFKA=key=value,key=value`.
+    if let Ok(extra) = std::env::var("ECHOFLOW_BENCH_KAFKA") {
+        for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .expect("ECHOFLOW_BENCH_KAFKA: key=value pairs");
+            client.settings.insert(k.to_string(), v.to_string());
+        }
+    }
     let topic = |s: &str| format!("bench.pipeline.{stamp}.{s}");
     let (req, tel) = (topic("requests"), topic("telemetry"));
     create(&brokers, &[&req, &tel], false);
@@ -160,16 +176,21 @@ fn main() {
     // 3. live latency.
     println!();
     println!(
-        "| offered requests/s | telemetry | seconds | outcomes | p50 ms | p99 ms | max ms | steady p50 ms | steady p99 ms | steady max ms |"
+        "| offered requests/s | telemetry | seconds | outcomes | p50 ms | p99 ms | max ms | steady p50 ms | steady p99 ms | steady max ms | produce p50 / p99 / max ms |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let telemetry_hz: f64 = std::env::var("ECHOFLOW_BENCH_TELEMETRY_HZ")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20.0);
     for rate in rates {
         let tag = format!("{stamp}.live{}", rate as u64);
         let (lreq, ltel) = (
             topic(&format!("live{}.requests", rate as u64)),
             topic(&format!("live{}.telemetry", rate as u64)),
         );
-        create(&brokers, &[&lreq, &ltel], false);
+        // Input topics too stamp the broker's append time: the produce delay is measured apart.
+        create(&brokers, &[&lreq, &ltel], true);
         let outputs = output_topics(&brokers, &tag, true);
         let shutdown = Arc::new(AtomicBool::new(false));
         let opts = RunOptions {
@@ -189,21 +210,24 @@ fn main() {
         let runner = std::thread::spawn(move || run::run(opts));
         std::thread::sleep(Duration::from_secs(2));
         let seconds = 20;
-        let stats = loadgen::run(LoadgenOptions {
+        let live = |rate: f64, ms: u64| LoadgenOptions {
             scenario: Scenario {
                 rate,
-                duration_ms: seconds * 1000,
+                duration_ms: ms,
                 membranes: MEMBRANES,
-                telemetry_hz: 20.0,
+                telemetry_hz,
                 ..Scenario::new(Shape::Steady)
             },
             client: client.clone(),
-            requests_topic: lreq,
-            telemetry_topic: ltel,
+            requests_topic: lreq.clone(),
+            telemetry_topic: ltel.clone(),
             realtime: true,
             shutdown: None,
-        })
-        .expect("loadgen");
+        };
+        let stats = loadgen::run(live(rate, seconds * 1000)).expect("loadgen");
+        // The membranes keep reporting when the load stops (a fleet does not go quiet), so the
+        // last requests' timestamps are released by telemetry, not by the idle timeout.
+        loadgen::run(live(0.0, 1_000)).expect("loadgen, telemetry tail");
         // Let the pipeline catch up, then stop it (SIGTERM's path).
         let expected = stats.requests;
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -224,16 +248,38 @@ fn main() {
             .map(|p| p.1)
             .collect();
         let (a, st) = (quantiles(all), quantiles(steady));
+        let produced = latencies(&brokers, &[&lreq]);
+        let pr = quantiles(produced.iter().map(|p| p.1).collect());
         println!(
-            "| {rate:.0} | {MEMBRANES} × 20 Hz | {seconds} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {rate:.0} | {MEMBRANES} × {telemetry_hz} Hz | {seconds} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} |",
             pairs.len(),
             a.0,
             a.1,
             a.2,
             st.0,
             st.1,
-            st.2
+            st.2,
+            pr.0,
+            pr.1,
+            pr.2
         );
+        // Per second of `ts`: where the tails are.
+        for k in 0..=seconds {
+            let in_second = |v: &[(u64, u64)]| -> Vec<u64> {
+                v.iter()
+                    .filter(|(ts, _)| ts.saturating_sub(first) / 1_000 == k)
+                    .map(|p| p.1)
+                    .collect()
+            };
+            let (o, i) = (
+                quantiles(in_second(&pairs)),
+                quantiles(in_second(&produced)),
+            );
+            eprintln!(
+                "  second {k:>2}: outcome p50/p99/max {} / {} / {} ms, produce {} / {} / {} ms",
+                o.0, o.1, o.2, i.0, i.1, i.2
+            );
+        }
         let _ = std::io::stdout().flush();
     }
 }

@@ -488,16 +488,26 @@ fn the_fleet_view_follows_membranes_coming_and_going() {
     );
     let o = replay_files(&dir, &toml, 2, "out");
     assert!(o.rejections.is_empty(), "{:?}", o.rejections.first());
-    let reports: Vec<(u64, String, f64, bool)> = lines
+    let reports: Vec<(u64, String, f64, f64, bool)> = lines
         .iter()
         .map(|(t, m, l)| {
             let v: Value = serde_json::from_str(l).unwrap();
+            let (depth, cap) = (v["queue_depth"].as_f64(), v["queue_capacity"].as_f64());
             (
                 *t,
                 m.clone(),
                 v["cpu"].as_f64().unwrap(),
+                depth.unwrap() / cap.unwrap(),
                 v["healthy"] == true,
             )
+        })
+        .collect();
+    let request_times: Vec<u64> = sc
+        .requests()
+        .map(|l| {
+            serde_json::from_str::<Value>(&l).unwrap()["ts"]
+                .as_u64()
+                .unwrap()
         })
         .collect();
     assert_eq!(o.decisions.len(), 6, "{:?}", o.decisions);
@@ -505,13 +515,13 @@ fn the_fleet_view_follows_membranes_coming_and_going() {
     for d in &o.decisions {
         let e = ts(d);
         let mut last: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
-        let mut sums: BTreeMap<&str, (f64, u32)> = BTreeMap::new();
-        for (t, m, cpu, healthy) in &reports {
+        let mut sums: BTreeMap<&str, (f64, f64, u32)> = BTreeMap::new();
+        for (t, m, cpu, queue, healthy) in &reports {
             if *t < e {
                 last.insert(m, (*t, *healthy));
                 if *t + interval >= e {
                     let s = sums.entry(m).or_default();
-                    *s = (s.0 + cpu, s.1 + 1);
+                    *s = (s.0 + cpu, s.1 + queue, s.2 + 1);
                 }
             }
         }
@@ -522,14 +532,30 @@ fn the_fleet_view_follows_membranes_coming_and_going() {
             .collect();
         assert_eq!(d["from"], registered.len(), "at {e}: {registered:?} {d}");
         counts_seen.insert(registered.len());
-        let means: Vec<f64> = registered
+        let means: Vec<(f64, f64)> = registered
             .iter()
             .filter(|m| last[*m].1)
-            .filter_map(|m| sums.get(m).map(|(s, n)| s / f64::from(*n)))
+            .filter_map(|m| {
+                sums.get(m)
+                    .map(|(c, q, n)| (c / f64::from(*n), q / f64::from(*n)))
+            })
             .collect();
-        let want = means.iter().sum::<f64>() / means.len() as f64;
+        let mean =
+            |f: fn(&(f64, f64)) -> f64| means.iter().map(f).sum::<f64>() / means.len() as f64;
+        let want = mean(|m| m.0);
         let got = d["utilization"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-9, "at {e}: {got} vs {want}");
+        // The queue and the outcome counts over the same window.
+        let (want_queue, got_queue) = (mean(|m| m.1), d["interval"]["queue_fill"].as_f64());
+        assert!(
+            (got_queue.unwrap() - want_queue).abs() < 1e-9,
+            "at {e}: {got_queue:?} vs {want_queue}"
+        );
+        let in_window = request_times
+            .iter()
+            .filter(|&&t| t < e && t + interval >= e);
+        assert_eq!(d["interval"]["admitted"], in_window.count(), "at {e}: {d}");
+        assert_eq!(d["interval"]["shed"], 0, "at {e}: {d}");
     }
     // The fleet was 3, then 2 after m-3's expiry, then 3 again when m-2 joined.
     assert_eq!(counts_seen, BTreeSet::from([2, 3]), "{:?}", o.decisions);

@@ -452,6 +452,25 @@ impl<'de> Deserialize<'de> for RawInput {
     }
 }
 
+/// The `visit_*` methods of a visitor that keeps a boolean, string, null or object as its
+/// `Value` (for the slow path's checks), wrapped by `$wrap`.
+macro_rules! keep_as_value {
+    ($wrap:expr) => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok($wrap(Value::Bool(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok($wrap(Value::String(v.to_owned())))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($wrap(Value::Null))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Value::deserialize(de::value::MapAccessDeserializer::new(map)).map($wrap)
+        }
+    };
+}
+
 /// Reads `input`: an array goes through [`InputVisitor::visit_seq`]; any other value is kept as
 /// its `Value` for the slow path.
 struct InputVisitor;
@@ -462,9 +481,7 @@ impl<'de> Visitor<'de> for InputVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawInput, E> {
-        Ok(RawInput::other(Value::Bool(v)))
-    }
+    keep_as_value!(RawInput::other);
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawInput, E> {
         Ok(RawInput::other(Value::from(v)))
     }
@@ -473,15 +490,6 @@ impl<'de> Visitor<'de> for InputVisitor {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawInput, E> {
         Ok(RawInput::other(Value::from(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawInput, E> {
-        Ok(RawInput::other(Value::String(v.to_owned())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<RawInput, E> {
-        Ok(RawInput::other(Value::Null))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawInput, A::Error> {
-        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawInput::other)
     }
 
     /// Elements are read into one flat vector while they keep the shape the first one set
@@ -582,18 +590,7 @@ impl<'de> Visitor<'de> for ElemSeed<'_> {
             Ok(Elem::Other(Value::from(v)))
         }
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Elem, E> {
-        Ok(Elem::Other(Value::Bool(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Elem, E> {
-        Ok(Elem::Other(Value::String(v.to_owned())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Elem, E> {
-        Ok(Elem::Other(Value::Null))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Elem, A::Error> {
-        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Elem::Other)
-    }
+    keep_as_value!(Elem::Other);
     /// A row: numbers go onto `flat`; at the first non-number the row is rebuilt as a `Value`
     /// (and taken back off `flat`).
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elem, A::Error> {

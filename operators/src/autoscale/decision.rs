@@ -100,6 +100,27 @@ pub struct Decision {
     /// Confidence in the forecast, 0..1 (`predictive`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub confidence: Option<f64>,
+    /// The interval's fleet aggregates behind the decision (set by the dataflow; `simulate`,
+    /// whose fleet is a model, leaves them out).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub interval: Option<IntervalSignals>,
+}
+
+/// What the fleet did during the interval `[ts − interval, ts)` an evaluation covers: the
+/// numbers behind its utilisation (SPEC §3) and the queues. Written by the dataflow from its
+/// windowed fleet view.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IntervalSignals {
+    /// Requests admitted in the interval.
+    pub admitted: u64,
+    /// Requests shed in the interval (`rate_limited`, `red_drop`, `queue_full`,
+    /// `no_healthy_membrane`): demand the utilisation counts although it was not served.
+    pub shed: u64,
+    /// Mean over the ready membranes that reported of their mean queue fill
+    /// (`queue_depth / queue_capacity`, 1 for a queue of capacity 0) in the interval; `None`
+    /// when no ready membrane reported.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub queue_fill: Option<f64>,
 }
 
 impl Decision {
@@ -126,6 +147,7 @@ impl Decision {
             recommendation: None,
             forecast: None,
             confidence: None,
+            interval: None,
         }
     }
 
@@ -163,6 +185,19 @@ mod tests {
         let json = serde_json::to_string(&d).unwrap();
         assert!(!json.contains("thresholds"));
         assert!(json.contains(r#""forecast":3.5"#));
+        let back: Decision = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+        assert!(!json.contains("interval"));
+        d.interval = Some(IntervalSignals {
+            admitted: 90,
+            shed: 10,
+            queue_fill: None,
+        });
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(
+            json.ends_with(r#""interval":{"admitted":90,"shed":10}}"#),
+            "{json}"
+        );
         let back: Decision = serde_json::from_str(&json).unwrap();
         assert_eq!(back, d);
     }

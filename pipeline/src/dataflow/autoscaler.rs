@@ -17,7 +17,8 @@
 //! * per ready membrane, utilisation = its mean cpu over the interval × (1 + shed / max(admitted,
 //!   1)) (the `window` and `outcomes` collections through [`IntervalAggregator::finish`]);
 //! * the configured [`Policy`] decides; the decision, holds included, goes to
-//!   `echoflow.scaling-decisions` stamped `E`.
+//!   `echoflow.scaling-decisions` stamped `E`, with the interval's admitted and shed counts and
+//!   the ready membranes' mean queue fill (the `window` collection) as its `interval` field.
 //!
 //! Like the fast path's timers, evaluations run up to the latest event time processed.
 //!
@@ -79,9 +80,15 @@ impl Slow {
                     )
                 })
                 .collect();
+            let signals = self.view.signals(|id| {
+                phases
+                    .iter()
+                    .any(|&(m, phase)| m == id && phase == PodPhase::Ready)
+            });
             let view = self.view.interval().finish(phases);
             let mut d = self.policy.evaluate(e, &view);
             d.resource.clone_from(&self.resource);
+            d.interval = Some(signals);
             metrics::gauge!("echoflow_desired_replicas", "resource" => self.resource.clone())
                 .set(f64::from(d.to));
             out.push(d);

@@ -275,17 +275,22 @@ impl Worker {
         let started = std::time::Instant::now();
         for round in 0..rounds {
             let idx: Vec<usize> = (0..batch.len()).filter(|&i| place[i].0 == round).collect();
-            let session = |i: usize| {
-                let s = batch[i].0.value.session.as_deref()?;
-                Some(((s.to_string(), profile), place[i].1?))
-            };
+            // The session store key of each request in the round (built once).
+            let keys: Vec<Option<((String, Profile), u32)>> = idx
+                .iter()
+                .map(|&i| {
+                    let s = batch[i].0.value.session.as_deref()?;
+                    Some(((s.to_string(), profile), place[i].1?))
+                })
+                .collect();
             let outcome = {
                 let requests: Result<Vec<_>, _> = idx
                     .iter()
-                    .map(|&i| {
+                    .zip(&keys)
+                    .map(|(&i, key)| {
                         let q = &batch[i].0.value;
-                        let state = session(i).and_then(|(key, g)| {
-                            self.sessions.get(&g).and_then(|st| st.get(&key, t))
+                        let state = key.as_ref().and_then(|(key, g)| {
+                            self.sessions.get(g).and_then(|st| st.get(key, t))
                         });
                         ArrayView2::from_shape((q.steps(), q.dim), &q.input[..])
                             .map(|input| reservoir::Request { input, state })
@@ -301,8 +306,8 @@ impl Worker {
             };
             match outcome {
                 Ok(outcomes) => {
-                    for (&i, o) in idx.iter().zip(outcomes) {
-                        if let Some((key, g)) = session(i) {
+                    for ((&i, key), o) in idx.iter().zip(keys).zip(outcomes) {
+                        if let Some((key, g)) = key {
                             self.sessions
                                 .entry(g)
                                 .or_insert_with(|| SessionStore::new(ttl, capacity))

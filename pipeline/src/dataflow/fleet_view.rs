@@ -12,8 +12,8 @@
 //!   `+ 1` is SPEC §4's order: an evaluation at `E` runs before the data at `E`, so a report at
 //!   `E` counts from `E + 1`; the retraction at `ts + ttl` is [`MembranePool`]'s expiry timer at
 //!   `last report + ttl` (the two agree: debug builds assert it at every evaluation).
-//! * **window** — per membrane, the sums of `cpu` and `latency_ms` and the number of reports in
-//!   the interval `[E − interval, E)`: each report enters at `ts + 1` and leaves at
+//! * **window** — per membrane, the sums of `cpu`, `latency_ms` and queue fill
+//!   (`queue_depth / queue_capacity`) and the number of reports in the interval `[E − interval, E)`: each report enters at `ts + 1` and leaves at
 //!   `ts + 1 + interval`. The sums ride in the *difference* (differential's `explode` idiom), so
 //!   consolidation adds them up; they are fixed point (2⁻⁴⁰ units, [`to_fixed`]) because a
 //!   retraction must cancel its insertion exactly, which `f64` addition does not guarantee
@@ -39,8 +39,10 @@ use super::control::Counts;
 use differential_dataflow::AsCollection;
 use differential_dataflow::operators::ThresholdTotal;
 use echoflow_connectors::ingest::Record;
+use echoflow_operators::autoscale::decision::IntervalSignals;
 use echoflow_operators::autoscale::utilization::IntervalAggregator;
 use echoflow_operators::membrane_pool::Telemetry;
+use echoflow_operators::red::fill;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use timely::dataflow::StreamVec;
@@ -83,6 +85,7 @@ pub enum Update {
         membrane: String,
         cpu: i128,
         latency: i128,
+        queue: i128,
         samples: i64,
     },
     /// The fleet's windowed outcome counts change.
@@ -91,8 +94,9 @@ pub enum Update {
     Tick,
 }
 
-/// Window sums of one membrane: (cpu, latency) in fixed point, and the number of reports.
-type Sums = (i128, i128, i64);
+/// Window sums of one membrane: (cpu, latency, queue fill) in fixed point, and the number of
+/// reports.
+type Sums = (i128, i128, i128, i64);
 
 /// Builds the three collections from the on-time telemetry (each report once, not the broadcast
 /// copies) and every worker's outcome counts, and returns their consolidated changes as
@@ -124,19 +128,22 @@ pub fn fleet_view<'scope>(
 
     let window = telemetry
         .flat_map(move |r| {
-            let s: Sums = (to_fixed(r.value.cpu), to_fixed(r.value.latency_ms), 1);
+            let v = &r.value;
+            let queue = fill(v.queue_depth, v.queue_capacity);
+            let s: Sums = (to_fixed(v.cpu), to_fixed(v.latency_ms), to_fixed(queue), 1);
             let m = r.value.membrane;
             let (enter, leave) = (r.ts + 1, r.ts + 1 + interval);
-            [(m.clone(), enter, s), (m, leave, (-s.0, -s.1, -s.2))]
+            [(m.clone(), enter, s), (m, leave, (-s.0, -s.1, -s.2, -s.3))]
         })
         .as_collection()
         .consolidate()
         .inner
-        .map(|(membrane, t, (cpu, latency, samples))| {
+        .map(|(membrane, t, (cpu, latency, queue, samples))| {
             let u = Update::Window {
                 membrane,
                 cpu,
                 latency,
+                queue,
                 samples,
             };
             (t, u)
@@ -165,7 +172,9 @@ pub fn fleet_view<'scope>(
 /// use echoflow_pipeline::dataflow::fleet_view::{FleetViewState, Update, to_fixed};
 /// let mut v = FleetViewState::default();
 /// v.push(1_001, Update::Alive { membrane: "m1".into(), diff: 1 });
-/// v.push(1_001, Update::Window { membrane: "m1".into(), cpu: to_fixed(0.5), latency: 0, samples: 1 });
+/// v.push(1_001, Update::Window {
+///     membrane: "m1".into(), cpu: to_fixed(0.5), latency: 0, queue: 0, samples: 1,
+/// });
 /// v.push(31_000, Update::Alive { membrane: "m1".into(), diff: -1 });
 /// v.advance_to(15_000);
 /// assert_eq!(v.registered().collect::<Vec<_>>(), ["m1"]);
@@ -213,11 +222,12 @@ impl FleetViewState {
                 membrane,
                 cpu,
                 latency,
+                queue,
                 samples,
             } => {
                 let s = self.windows.entry(membrane.clone()).or_default();
-                *s = (s.0 + cpu, s.1 + latency, s.2 + samples);
-                if *s == (0, 0, 0) {
+                *s = (s.0 + cpu, s.1 + latency, s.2 + queue, s.3 + samples);
+                if *s == (0, 0, 0, 0) {
                     self.windows.remove(&membrane);
                 }
             }
@@ -241,7 +251,7 @@ impl FleetViewState {
     /// [`finish`]: IntervalAggregator::finish
     pub fn interval(&self) -> IntervalAggregator {
         let mut agg = IntervalAggregator::default();
-        for (m, &(cpu, latency, samples)) in &self.windows {
+        for (m, &(cpu, latency, _, samples)) in &self.windows {
             if samples > 0 {
                 let n = u32::try_from(samples).unwrap_or(u32::MAX);
                 agg.summed(m, from_fixed(cpu), from_fixed(latency), n);
@@ -250,6 +260,40 @@ impl FleetViewState {
         let (admitted, shed) = self.outcomes;
         agg.outcomes(admitted.max(0) as u64, shed.max(0) as u64);
         agg
+    }
+
+    /// The interval's outcome counts and the mean queue fill over the membranes `ready` accepts
+    /// that reported in the interval (each membrane's mean over its reports).
+    ///
+    /// ```
+    /// use echoflow_pipeline::dataflow::fleet_view::{FleetViewState, Update, to_fixed};
+    /// let mut v = FleetViewState::default();
+    /// let w = |m: &str, q: f64| Update::Window {
+    ///     membrane: m.into(), cpu: 0, latency: 0, queue: to_fixed(q), samples: 1,
+    /// };
+    /// v.push(5, w("a", 0.5));
+    /// v.push(5, w("a", 0.25));
+    /// v.push(5, w("b", 0.9));
+    /// v.push(5, Update::Outcomes { admitted: 7, shed: 3 });
+    /// v.advance_to(5);
+    /// let s = v.signals(|m| m == "a");
+    /// assert_eq!((s.admitted, s.shed), (7, 3));
+    /// assert_eq!(s.queue_fill, Some(0.375)); // b is not ready
+    /// assert_eq!(v.signals(|_| false).queue_fill, None);
+    /// ```
+    pub fn signals(&self, ready: impl Fn(&str) -> bool) -> IntervalSignals {
+        let (sum, n) = self
+            .windows
+            .iter()
+            .filter(|(m, s)| s.3 > 0 && ready(m))
+            .map(|(_, &(_, _, queue, samples))| from_fixed(queue) / samples as f64)
+            .fold((0.0, 0u32), |(s, n), q| (s + q, n + 1));
+        let (admitted, shed) = self.outcomes;
+        IntervalSignals {
+            admitted: admitted.max(0) as u64,
+            shed: shed.max(0) as u64,
+            queue_fill: (n > 0).then(|| sum / f64::from(n)),
+        }
     }
 }
 
@@ -275,6 +319,7 @@ mod tests {
             membrane: "a".into(),
             cpu: to_fixed(cpu) * i128::from(samples.signum()),
             latency: to_fixed(10.0) * i128::from(samples.signum()),
+            queue: 0,
             samples,
         };
         v.push(11, w(0.4, 1));

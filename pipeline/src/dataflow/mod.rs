@@ -23,9 +23,9 @@
 //!   on the number of workers.
 //! * [`fleet_view`] — the slow loop's view of the fleet as differential-dataflow collections:
 //!   membranes alive (each report inserts its membrane and retracts it a TTL later), per-membrane
-//!   cpu/latency sums over the autoscaler interval and the fleet's admitted/shed counts over the
-//!   same window (each input enters the window and is retracted one interval later),
-//!   consolidated across workers.
+//!   cpu/latency/queue-fill sums over the autoscaler interval and the fleet's admitted/shed
+//!   counts over the same window (each input enters the window and is retracted one interval
+//!   later), consolidated across workers.
 //! * [`autoscaler`] — the slow loop on worker 0: per `autoscaler.interval_ms` of event time, the
 //!   fleet view at that time (shed demand counts as demand) becomes a
 //!   [`echoflow_operators::autoscale::utilization::FleetView`]; the configured policy decides.
