@@ -210,10 +210,10 @@ fn main() {
         let runner = std::thread::spawn(move || run::run(opts));
         std::thread::sleep(Duration::from_secs(2));
         let seconds = 20;
-        let live = |rate: f64, ms: u64| LoadgenOptions {
+        let stats = loadgen::run(LoadgenOptions {
             scenario: Scenario {
                 rate,
-                duration_ms: ms,
+                duration_ms: seconds * 1000,
                 membranes: MEMBRANES,
                 telemetry_hz,
                 ..Scenario::new(Shape::Steady)
@@ -223,11 +223,11 @@ fn main() {
             telemetry_topic: ltel.clone(),
             realtime: true,
             shutdown: None,
-        };
-        let stats = loadgen::run(live(rate, seconds * 1000)).expect("loadgen");
-        // The membranes keep reporting when the load stops (a fleet does not go quiet), so the
-        // last requests' timestamps are released by telemetry, not by the idle timeout.
-        loadgen::run(live(0.0, 1_000)).expect("loadgen, telemetry tail");
+            // The membranes keep reporting when the load stops (a fleet does not go quiet), so
+            // the last requests' timestamps are released by telemetry, not the idle timeout.
+            telemetry_tail_ms: 1_000,
+        })
+        .expect("loadgen");
         // Let the pipeline catch up, then stop it (SIGTERM's path).
         let expected = stats.requests;
         let deadline = Instant::now() + Duration::from_secs(120);

@@ -34,6 +34,10 @@ pub struct LoadgenOptions {
     /// Pace records to their `ts`; otherwise produce as fast as possible.
     pub realtime: bool,
     pub shutdown: Option<Arc<AtomicBool>>,
+    /// The membranes keep reporting this long (ms of event time) after the last request, as a
+    /// live fleet does when the load stops; so the last requests' timestamps are released by
+    /// telemetry rather than by the sources' idle timeout.
+    pub telemetry_tail_ms: u64,
 }
 
 /// What was produced.
@@ -57,6 +61,11 @@ pub fn now_ms() -> u64 {
 /// Produces the scenario, starting now; returns once every record is acknowledged.
 pub fn run(options: LoadgenOptions) -> Result<LoadgenStats, ProduceError> {
     let producer = ToolProducer::new(&options.client)?;
+    let topics = [
+        options.requests_topic.as_str(),
+        options.telemetry_topic.as_str(),
+    ];
+    producer.warm_up(&topics, Duration::from_secs(30))?;
     let start_ms = now_ms();
     let scenario = Scenario {
         start_ms,
@@ -64,7 +73,15 @@ pub fn run(options: LoadgenOptions) -> Result<LoadgenStats, ProduceError> {
     };
     let started = Instant::now();
     let mut requests = scenario.requests_keyed().peekable();
-    let mut telemetry = scenario.telemetry_keyed().peekable();
+    let tail = Scenario {
+        start_ms: start_ms + scenario.duration_ms,
+        duration_ms: options.telemetry_tail_ms,
+        ..scenario.clone()
+    };
+    let mut telemetry = scenario
+        .telemetry_keyed()
+        .chain(tail.telemetry_keyed())
+        .peekable();
     let mut stats = LoadgenStats {
         start_ms,
         ..LoadgenStats::default()

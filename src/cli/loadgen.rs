@@ -202,6 +202,7 @@ fn to_kafka(args: &Args, scenario: Scenario) -> anyhow::Result<()> {
         telemetry_topic: config.topics.telemetry.clone(),
         realtime: !args.burst,
         shutdown: Some(shutdown),
+        telemetry_tail_ms: 0,
     })?;
     eprintln!(
         "loadgen: {} requests and {} telemetry reports acknowledged in {:.2} s",

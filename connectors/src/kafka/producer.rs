@@ -16,6 +16,8 @@ pub enum ProduceError {
     Create { brokers: String, source: KafkaError },
     #[error("cannot produce to {topic}: {detail}")]
     Send { topic: String, detail: String },
+    #[error("cannot read the metadata of {topic}: {source}")]
+    Metadata { topic: String, source: KafkaError },
     #[error("{failed} records were not delivered (last error: {last})")]
     Undelivered { failed: u64, last: String },
 }
@@ -67,6 +69,22 @@ impl ToolProducer {
                 source,
             })?;
         Ok(ToolProducer { inner })
+    }
+
+    /// Connects and reads the metadata of `topics` (their partitions and leaders) now, so that
+    /// the first records sent are not held while the producer finds the brokers: a paced load
+    /// generator starts its clock after this.
+    pub fn warm_up(&self, topics: &[&str], timeout: Duration) -> Result<(), ProduceError> {
+        for &topic in topics {
+            self.inner
+                .client()
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|source| ProduceError::Metadata {
+                    topic: topic.to_string(),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     /// Queues one record (`partition` None = librdkafka's partitioner on the key).
