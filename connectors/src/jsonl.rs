@@ -133,13 +133,17 @@ where
                         now_time,
                     ));
                 }
+                // One session per timestamp, in one pass (draining a prefix at a time would
+                // shift the rest of the batch each time: quadratic in the timestamps per batch).
                 batch.sort_by_key(|(t, _)| *t);
-                while let Some(&(t, _)) = batch.first() {
-                    let n = batch.iter().take_while(|(u, _)| *u == t).count();
+                let mut items = batch.drain(..).peekable();
+                while let Some((t, first)) = items.next() {
                     let at = c.delayed(&t);
-                    output
-                        .session(&at)
-                        .give_iterator(batch.drain(..n).map(|(_, i)| i));
+                    let mut session = output.session(&at);
+                    session.give(first);
+                    while let Some((_, item)) = items.next_if(|(u, _)| *u == t) {
+                        session.give(item);
+                    }
                 }
                 if eof {
                     cap = None;
