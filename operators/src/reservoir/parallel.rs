@@ -170,10 +170,8 @@ pub(crate) fn run(
         };
         for s in 0..steps {
             let (cur, nxt) = (s % 2, 1 - s % 2);
-            if s > 0 {
-                if let Some(out) = out.as_deref_mut() {
-                    readout(cur, s - 1, out);
-                }
+            if let (true, Some(out)) = (s > 0, out.as_deref_mut()) {
+                readout(cur, s - 1, out);
             }
             for (l, (layer, b)) in layers.iter().zip(&splits).enumerate() {
                 let (lo, hi) = (b[k], b[k + 1]);

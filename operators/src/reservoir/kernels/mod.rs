@@ -143,7 +143,8 @@ pub(crate) fn csr_mul_unit_rows(m: CsrView<'_>, lo: usize, hi: usize, x: &[f64],
     assert!(
         lo <= hi
             && hi <= m.rows
-            && (lo == hi || lo % WINDOW == 0 && (hi % WINDOW == 0 || hi == m.rows)),
+            && (lo == hi
+                || lo.is_multiple_of(WINDOW) && (hi.is_multiple_of(WINDOW) || hi == m.rows)),
         "rows {lo}..{hi} of {} are not whole windows of {WINDOW}",
         m.rows
     );
@@ -164,13 +165,11 @@ pub(crate) fn csr_mul_unit_rows(m: CsrView<'_>, lo: usize, hi: usize, x: &[f64],
     );
     assert_eq!(m.indptr.len(), m.rows + 1, "indptr length");
     #[cfg(target_arch = "x86_64")]
-    if isa::avx2() {
-        if let Some(s) = m.sell {
-            // SAFETY: the CPU has AVX2; indices < cols ≤ x.len() (checked above); the windows
-            // lo/64..ceil(hi/64) are those rows, out holds hi − lo values.
-            unsafe { avx2::sell_rows_avx2(s, lo / WINDOW, hi.div_ceil(WINDOW), x, out) };
-            return;
-        }
+    if let Some(s) = m.sell.filter(|_| isa::avx2()) {
+        // SAFETY: the CPU has AVX2; indices < cols ≤ x.len() (checked above); the windows
+        // lo/64..ceil(hi/64) are those rows, out holds hi − lo values.
+        unsafe { avx2::sell_rows_avx2(s, lo / WINDOW, hi.div_ceil(WINDOW), x, out) };
+        return;
     }
     // SAFETY: indices < cols ≤ x.len() (checked above); lo ≤ hi ≤ rows.
     unsafe { portable::csr_rows_portable(&m, lo, hi, x, out) };
