@@ -40,17 +40,29 @@ pub const SPINS: u32 = 4096;
 /// participant panics, so that a bug cannot leave the others waiting for ever.
 struct SpinBarrier {
     n: usize,
-    arrived: AtomicUsize,
-    generation: AtomicUsize,
+    arrived: Line<AtomicUsize>,
+    generation: Line<AtomicUsize>,
     broken: AtomicBool,
+}
+
+/// A value on a cache line of its own (128 bytes: adjacent-line prefetch), so that arriving
+/// threads (`arrived`) and spinning ones (`generation`) do not contend for one line.
+#[repr(align(128))]
+struct Line<T>(T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl SpinBarrier {
     fn new(n: usize) -> Self {
         SpinBarrier {
             n,
-            arrived: AtomicUsize::new(0),
-            generation: AtomicUsize::new(0),
+            arrived: Line(AtomicUsize::new(0)),
+            generation: Line(AtomicUsize::new(0)),
             broken: AtomicBool::new(false),
         }
     }

@@ -91,12 +91,15 @@ unsafe fn slice_avx2(s: &Sell, sl: &Slice, x: &[f64]) -> __m256d {
             }
             q += LANES;
         }
-        // The rest: positions full8..len, each lane masked by its row's length.
+        // The rest: positions full8..len; those below `full` need no mask, the others have
+        // each lane masked by its row's length.
         let lens = _mm256_loadu_si256(sl.lens.as_ptr().cast());
         while q < sl.len {
             for (l, acc) in a.iter_mut().enumerate() {
                 let p = q + l;
-                if p < sl.len {
+                if p < sl.full {
+                    *acc = _mm256_add_pd(*acc, prod(p));
+                } else if p < sl.len {
                     let live = _mm256_cmpgt_epi64(lens, _mm256_set1_epi64x(p as i64));
                     let v = _mm256_and_pd(prod(p), _mm256_castsi256_pd(live));
                     *acc = _mm256_add_pd(*acc, v);
