@@ -11,7 +11,10 @@
 //!   than the CSR row kernel below because the four rows' partial sums share every
 //!   instruction and need no horizontal reduction; `vgatherdpd` (`_mm256_i32gather_pd`) was
 //!   measured slower than scalar loads on the Zen 3 development machine, as AMD's
-//!   optimisation guide advises, so it is not used.
+//!   optimisation guide advises, so it is not used; nor is a software prefetch of the slice
+//!   data 2 KiB ahead (also measured slower: the stream is sequential, the hardware prefetcher
+//!   already covers it). This replaced a CSR kernel with `u16` indices and four rows' combines
+//!   done together (BENCHMARKS.md, "8-lane kernels with run-time AVX2 dispatch").
 //! - [`row_dot_avx2`] (through [`csr_mul_cols_avx2`]): one CSR row times a column of any
 //!   stride, scalar gathers into two 4-wide accumulators; what columns left over by the batched
 //!   product and matrices without the SELL copy (`cols > 65,536`) use.
