@@ -48,6 +48,13 @@ pub(super) unsafe fn sell_rows_avx2(
     for w in w_lo..w_hi {
         let base = w * WINDOW - row0;
         for sl in &s.slices[s.window_ptr[w]..s.window_ptr[w + 1]] {
+            if sl.len == 0 {
+                // Four empty rows (most of a sparse `Win`'s): empty sums are +0.0.
+                for &r in &sl.rows[..sl.count] {
+                    out[base + r as usize] = 0.0;
+                }
+                continue;
+            }
             // SAFETY: forwarded from the caller; the slice's positions lie inside s.data/s.idx
             // (Sell::new).
             let sums = unsafe { slice_avx2(s, sl, x) };
