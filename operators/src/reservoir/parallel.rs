@@ -5,7 +5,7 @@
 //! a step are independent: unit `i`'s new value reads the old state and the input only. So the
 //! units of each layer are cut into `T` contiguous ranges of whole 64-row windows
 //! ([`super::weights::ROW_BLOCK`], balanced by stored entries of `W`), and thread `k` computes
-//! its range of [`Layer::step_rows`] — `W·x`, `Win·u`, bias, `tanh`, leaky blend — writing
+//! its range of `Layer::step_rows` — `W·x`, `Win·u`, bias, `tanh`, leaky blend — writing
 //! only its own rows of the new state. The state is double-buffered (step `t` reads buffer
 //! `t mod 2`, writes buffer `(t + 1) mod 2`), so nobody writes what another thread still
 //! reads; a barrier after each layer publishes the new rows (layer `k + 1` reads layer `k`'s
@@ -14,15 +14,18 @@
 //!
 //! Determinism: each row's value is computed by the same operations as in [`Esn::run`],
 //! whichever thread and range it falls in (per-row sums do not depend on the split: see
-//! [`super::kernels`]), so the outputs and the final state are bit-for-bit those of
+//! `super::kernels`), so the outputs and the final state are bit-for-bit those of
 //! [`Esn::run`] for every `T` (`operators/tests/reservoir_parallel.rs`, `T` = 1, 2, 3).
 //!
 //! Defaults and where they come from: `T` = 1 (the library never starts threads unless asked;
-//! `T` = 1 is [`Esn::run`] itself). The barrier spins [`SPINS`] times (≈ a few µs, about one
-//! 500-unit step) and then yields the core between checks, because the development machine is
+//! `T` = 1 is [`Esn::run`] itself). The barrier spins [`SPINS`] times (`pause` is tens of
+//! cycles on Zen 3, so tens of µs: several 500-unit steps) and then yields the core between checks, because the development machine is
 //! shared (2 cores) and a pure spin would steal the core from the thread it waits for. This is
-//! not rayon: a `rayon` join per step costs a task hand-off and wake-up per step (µs), the
-//! size of the work itself at 500 units. Deviation from ReservoirPy: ReservoirPy (SciPy's
+//! not rayon: a `rayon` join per step would add a task hand-off and a wake-up per step
+//! (expected µs, not measured here), the size of the work itself at 500 units. Measured on the
+//! shared 2-vCPU development machine (BENCHMARKS.md, "SELL-C-σ kernel and row-parallel
+//! steps"): 2 threads are slower than 1 there, because a step needs both threads running at
+//! once; use `T` > 1 only with dedicated cores. Deviation from ReservoirPy: ReservoirPy (SciPy's
 //! `csr_matvec`) runs one sequence on one thread; BENCHMARKS.md reports the 1-thread and
 //! `T`-thread ratios separately.
 

@@ -8,7 +8,7 @@
 //!
 //! ## Products and their reduction order (the batch-invariance contract)
 //!
-//! [`Weights::mul_cols`] computes `out = self · x` where `x` holds `n` state columns laid out
+//! `Weights::mul_cols` computes `out = self · x` where `x` holds `n` state columns laid out
 //! unit-major (row `j` of `x` is unit `j` of every column). Every output element is a sum whose
 //! order depends only on the matrix, never on `n`, on the column's position or on the thread that
 //! runs it:
@@ -17,7 +17,7 @@
 //!   `((s₀ + s₄) + (s₂ + s₆)) + ((s₁ + s₅) + (s₃ + s₇))`: eight independent dependency chains
 //!   instead of one, which is what makes the one-sequence product fast; the batched product keeps
 //!   the same eight partial sums per element. The kernels (portable and AVX2, bit-identical) are
-//!   [`super::kernels`]'s; they rely on every stored column index being `< cols`, which every
+//!   `super::kernels`'s; they rely on every stored column index being `< cols`, which every
 //!   constructor of [`Csr`] guarantees;
 //! - dense: `matrixmultiply`'s `dgemm` (through `ndarray::linalg::general_mat_mul`), whose
 //!   micro-kernel accumulates each element over `k` in fixed blocks whatever the number of
@@ -34,7 +34,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 use super::kernels::sell::Sell;
 use super::kernels::{self, CsrView, csr_mul_cols, csr_mul_unit_rows};
 
-/// Rows per block of a row range ([`Weights::mul_unit_rows`]): the SELL layout's window.
+/// Rows per block of a row range (`Weights::mul_unit_rows`): the SELL layout's window.
 pub const ROW_BLOCK: usize = kernels::sell::WINDOW;
 
 /// Density at or below which [`Weights::compact`] stores a matrix as CSR.
