@@ -7,6 +7,8 @@
 //!   sr 1.25, connectivity 0.1, seed 42), read from `$ECHOFLOW_RESERVOIR_BENCH_DIR`
 //!   (default `target/reservoir-bench`). Without them it fits echoflow models of the same shape
 //!   and says so.
+//! - `reservoir/steps_par/{500,2000}/T`: the same 1,000 steps with `Esn::run_threads`, each
+//!   step's rows split over `T` = 1 or 2 long-lived threads (`T` = 1 is `reservoir/steps`).
 //! - `reservoir/batch_sparse500/N` and `reservoir/batch_dense500/N`: `BatchEvaluator` over N
 //!   requests of 8 steps each (N = 1 … 4096), 500 units, with the sparse ReservoirPy model and
 //!   with a fully dense `W` (connectivity 1, so each step is one dense GEMM).
@@ -86,6 +88,26 @@ fn steps(c: &mut Criterion) {
                 esn.run(series.view(), &mut s)
             })
         });
+    }
+    g.finish();
+}
+
+fn steps_par(c: &mut Criterion) {
+    let series = mackey_glass(1000, 1);
+    let mut g = c.benchmark_group("reservoir/steps_par");
+    g.throughput(Throughput::Elements(series.nrows() as u64));
+    let models: [OnceLock<Esn>; 2] = Default::default();
+    for (units, cell) in [500, 2000].into_iter().zip(&models) {
+        for threads in [1, 2] {
+            let id = BenchmarkId::new(units.to_string(), threads);
+            g.bench_with_input(id, &threads, |b, &threads| {
+                let esn = cell.get_or_init(|| reservoirpy_model(units));
+                b.iter(|| {
+                    let mut s = esn.zero_state();
+                    esn.run_threads(series.view(), &mut s, threads)
+                })
+            });
+        }
     }
     g.finish();
 }
@@ -176,5 +198,5 @@ fn tanh(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steps, batch, gemm, tanh);
+criterion_group!(benches, steps, steps_par, batch, gemm, tanh);
 criterion_main!(benches);

@@ -159,6 +159,44 @@ impl Esn {
         Ok(out)
     }
 
+    /// [`Esn::run`] with each step's units split over `threads` threads that stay alive for the
+    /// whole sequence ([`super::parallel`]); bit-for-bit the outputs and final state of
+    /// [`Esn::run`] for every `threads` (`0` and `1` are `Esn::run` itself).
+    ///
+    /// ```
+    /// use echoflow_operators::reservoir::{Esn, FitParams, LayerInit, mackey_glass};
+    /// let series = mackey_glass(600, 0);
+    /// let params = FitParams { layer: LayerInit { units: 200, ..LayerInit::default() }, ..FitParams::default() };
+    /// let esn = Esn::fit(series.view(), &params).unwrap();
+    /// let (mut a, mut b) = (esn.zero_state(), esn.zero_state());
+    /// let one = esn.run(series.view(), &mut a).unwrap();
+    /// let two = esn.run_threads(series.view(), &mut b, 2).unwrap();
+    /// assert_eq!(one, two);
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn run_threads(
+        &self,
+        inputs: ArrayView2<'_, f64>,
+        state: &mut [f64],
+        threads: usize,
+    ) -> Result<Array2<f64>> {
+        if threads <= 1 {
+            return self.run(inputs, state);
+        }
+        self.check(inputs, state)?;
+        Ok(super::parallel::run(self, inputs, state, threads))
+    }
+
+    /// [`Esn::run_threads`] from a zero state (what `reservoir eval` would call with a
+    /// thread-count flag).
+    pub fn predict_threads(
+        &self,
+        inputs: ArrayView2<'_, f64>,
+        threads: usize,
+    ) -> Result<Array2<f64>> {
+        self.run_threads(inputs, &mut self.zero_state(), threads)
+    }
+
     /// Consumes `inputs` from `state` and returns only the readout after the last step (the
     /// readout of `state` itself when `inputs` has no rows).
     pub fn run_last(&self, inputs: ArrayView2<'_, f64>, state: &mut [f64]) -> Result<Vec<f64>> {

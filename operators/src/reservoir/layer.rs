@@ -134,6 +134,46 @@ impl Layer {
         }
     }
 
+    /// Rows `lo..hi` of one step of one sequence, out of place: `x_new[i − lo]` gets unit `i`'s
+    /// new value from the old state `x_old` (all `units` values) and `input` (`input_dim`
+    /// values); `pre`, `tmp`: scratch of at least `hi − lo`. The same operations, value for
+    /// value, as [`Layer::step_cols`] with one column (the row-parallel step's share; `lo`,
+    /// `hi` from [`Layer::row_split`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step_rows(
+        &self,
+        lo: usize,
+        hi: usize,
+        x_old: &[f64],
+        input: &[f64],
+        x_new: &mut [f64],
+        pre: &mut [f64],
+        tmp: &mut [f64],
+    ) {
+        let k = hi - lo;
+        let (pre, tmp) = (&mut pre[..k], &mut tmp[..k]);
+        self.w.mul_unit_rows(lo, hi, x_old, pre);
+        self.win.mul_unit_rows(lo, hi, input, tmp);
+        for ((p, &t), &b) in pre.iter_mut().zip(&*tmp).zip(&self.bias[lo..hi]) {
+            *p = (*p + t) + b;
+        }
+        tanh_in_place(pre);
+        for (((xn, &a), &lr), &xo) in x_new[..k]
+            .iter_mut()
+            .zip(&*pre)
+            .zip(&self.lr[lo..hi])
+            .zip(&x_old[lo..hi])
+        {
+            *xn = (1.0 - lr) * xo + lr * a;
+        }
+    }
+
+    /// `t + 1` unit boundaries splitting this layer into `t` contiguous row ranges for
+    /// [`Layer::step_rows`], balanced by the stored entries of `W` (some may be empty).
+    pub(crate) fn row_split(&self, t: usize) -> Vec<usize> {
+        self.w.row_split(t)
+    }
+
     /// Advances `n` state columns by one step.
     ///
     /// `x`: `units` rows of stride `ld`; `input`: `input_dim` rows of stride `ld_in`;

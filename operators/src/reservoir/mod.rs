@@ -18,13 +18,14 @@
 //! | [`weights`] | dense / CSR weight matrices and their fixed-order products |
 //! | [`layer`] | one leaky-integrator layer |
 //! | [`tanh`] | the branch-free, vectorisable `tanh` of the layer update |
-//! | `kernels` | the inner-loop sums (CSR rows, readout dots) in one 8-lane order, portable and AVX2, bit-identical |
+//! | `kernels` | the inner-loop sums (CSR / SELL-C-σ rows, readout dots) in one 8-lane order, portable and AVX2, bit-identical |
 //! | `isa` | run-time AVX2 detection, cached |
 //! | [`deep`] | stacked layers and the concatenated state |
 //! | [`readout`] | the linear readout |
 //! | [`ridge`] | ridge regression of the readout (ReservoirPy's centred formulation) |
 //! | [`init`] | seeded initialisers and the spectral radius (Schur form; Krylov–Schur above 64 units) |
 //! | [`esn`] | reservoir + readout: next-step fit and sequential evaluation |
+//! | [`parallel`] | one sequence with each step's rows split over `T` long-lived threads, bit-identical to sequential |
 //! | [`batch`] | batched evaluation over many requests with rayon, batch-size invariant |
 //! | [`profile`] | `full` / `reduced` profiles |
 //! | [`builtin`] | the start-up model fitted on built-in Mackey–Glass data |
@@ -63,6 +64,7 @@ mod isa;
 mod kernels;
 pub mod layer;
 pub mod npz;
+pub mod parallel;
 pub mod profile;
 pub mod readout;
 pub mod ridge;

@@ -1,7 +1,7 @@
 //! The linear readout `y = x · Wout + bout` (ReservoirPy's `Ridge` node orientation: `Wout` is
 //! state_len × outputs, `bout` has one entry per output).
 //!
-//! Each output is `Σ_i x_i·w_i` in [`super::kernels`]'s fixed order (term `i` into partial sum
+//! Each output is `Σ_i x_i·w_i` in `super::kernels`'s fixed order (term `i` into partial sum
 //! `i mod 8`, a fixed pairwise combine; portable and AVX2 kernels give the same bits), then
 //! `+ bout`, whatever the number of state columns, so batched and one-at-a-time readouts agree bit
 //! for bit. (Until the 8-lane kernels the sum was one serial chain `0 + x₀·w₀ + x₁·w₁ + …`: the

@@ -8,7 +8,7 @@
 //!
 //! ## Products and their reduction order (the batch-invariance contract)
 //!
-//! [`Weights::mul_cols`] computes `out = self · x` where `x` holds `n` state columns laid out
+//! `Weights::mul_cols` computes `out = self · x` where `x` holds `n` state columns laid out
 //! unit-major (row `j` of `x` is unit `j` of every column). Every output element is a sum whose
 //! order depends only on the matrix, never on `n`, on the column's position or on the thread that
 //! runs it:
@@ -17,7 +17,7 @@
 //!   `((s₀ + s₄) + (s₂ + s₆)) + ((s₁ + s₅) + (s₃ + s₇))`: eight independent dependency chains
 //!   instead of one, which is what makes the one-sequence product fast; the batched product keeps
 //!   the same eight partial sums per element. The kernels (portable and AVX2, bit-identical) are
-//!   [`super::kernels`]'s; they rely on every stored column index being `< cols`, which every
+//!   `super::kernels`'s; they rely on every stored column index being `< cols`, which every
 //!   constructor of [`Csr`] guarantees;
 //! - dense: `matrixmultiply`'s `dgemm` (through `ndarray::linalg::general_mat_mul`), whose
 //!   micro-kernel accumulates each element over `k` in fixed blocks whatever the number of
@@ -31,7 +31,11 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::kernels::{self, CsrView, csr_mul_cols};
+use super::kernels::sell::Sell;
+use super::kernels::{self, CsrView, csr_mul_cols, csr_mul_unit_rows};
+
+/// Rows per block of a row range (`Weights::mul_unit_rows`): the SELL layout's window.
+pub const ROW_BLOCK: usize = kernels::sell::WINDOW;
 
 /// Density at or below which [`Weights::compact`] stores a matrix as CSR.
 pub const SPARSE_DENSITY: f64 = 0.3;
@@ -45,8 +49,9 @@ pub struct Csr {
     cols: usize,
     indptr: Vec<usize>,
     indices: Vec<u32>,
-    /// `indices` as `u16` plus padding, for the AVX2 kernel (see [`super::kernels::indices16`]).
-    indices16: Vec<u16>,
+    /// The SELL-C-σ copy for the one-sequence AVX2 kernel (see [`super::kernels::sell`]);
+    /// `None` when `cols > 65,536`. Rebuilt whenever `data` changes.
+    sell: Option<Sell>,
     data: Vec<f64>,
 }
 
@@ -61,13 +66,13 @@ impl Csr {
         data: Vec<f64>,
     ) -> Self {
         debug_assert!(indices.iter().all(|&j| (j as usize) < cols));
-        let indices16 = kernels::indices16(cols, &indices);
+        let sell = Sell::new(rows, cols, &indptr, &indices, &data);
         Csr {
             rows,
             cols,
             indptr,
             indices,
-            indices16,
+            sell,
             data,
         }
     }
@@ -180,7 +185,7 @@ impl Csr {
             cols: self.cols,
             indptr: &self.indptr,
             indices: &self.indices,
-            indices16: &self.indices16,
+            sell: self.sell.as_ref(),
             data: &self.data,
         }
     }
@@ -232,7 +237,10 @@ impl Weights {
     pub fn scale(&mut self, factor: f64) {
         match self {
             Weights::Dense(a) => a.mapv_inplace(|v| v * factor),
-            Weights::Sparse(c) => c.data.iter_mut().for_each(|v| *v *= factor),
+            Weights::Sparse(c) => {
+                c.data.iter_mut().for_each(|v| *v *= factor);
+                c.sell = Sell::new(c.rows, c.cols, &c.indptr, &c.indices, &c.data);
+            }
         }
     }
 
@@ -283,6 +291,39 @@ impl Weights {
                     indices,
                     data,
                 ))
+            }
+        }
+    }
+
+    /// Rows `lo..hi` of `self · x` for one unit-stride column `x` (`cols` values) into
+    /// `out[..hi − lo]`: the row-parallel step's share. Each row's value has the bits of the
+    /// same row of [`Weights::mul_cols`] with `n = 1`: CSR rows by the same kernels (`lo`, `hi`
+    /// whole windows of [`ROW_BLOCK`] rows, or `hi = rows`); dense rows by the same `dgemm`
+    /// on the row block (its per-element sum over `k` does not depend on the rows around it;
+    /// `operators/tests/reservoir_parallel.rs` checks it).
+    pub(crate) fn mul_unit_rows(&self, lo: usize, hi: usize, x: &[f64], out: &mut [f64]) {
+        match self {
+            Weights::Sparse(c) => csr_mul_unit_rows(c.view(), lo, hi, x, out),
+            Weights::Dense(a) => {
+                let cols = a.ncols();
+                let xv = ArrayView2::from_shape((cols, 1), &x[..cols])
+                    .unwrap_or_else(|e| panic!("state column ({cols}, 1): {e}"));
+                let mut ov = ArrayViewMut2::from_shape((hi - lo, 1), &mut out[..hi - lo])
+                    .unwrap_or_else(|e| panic!("output column ({}, 1): {e}", hi - lo));
+                general_mat_mul(1.0, &a.slice(ndarray::s![lo..hi, ..]), &xv, 0.0, &mut ov);
+            }
+        }
+    }
+
+    /// `t + 1` row boundaries splitting this matrix's rows into `t` contiguous ranges of
+    /// whole [`ROW_BLOCK`]s, balanced by stored entries (some may be empty).
+    pub(crate) fn row_split(&self, t: usize) -> Vec<usize> {
+        match self {
+            Weights::Sparse(c) => kernels::row_split(&c.indptr, t),
+            Weights::Dense(a) => {
+                let (rows, cols) = a.dim();
+                let indptr: Vec<usize> = (0..=rows).map(|i| i * cols).collect();
+                kernels::row_split(&indptr, t)
             }
         }
     }
