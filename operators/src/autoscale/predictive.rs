@@ -64,11 +64,12 @@
 //! chosen by measuring on the three traces in `../shared/traces` *and* 24 held-out NAB traces
 //! (`benches/autoscale_holdout.py`); BENCHMARKS.md reports both, including where predictive
 //! still does not dominate hpa. [`PredictiveParams::down_margin`] `None` and `skill_weighted`
-//! `false` give back the policy before these changes. The scale-down floor was decided after
-//! reading the decisions on nyc_taxi and two traces of a fresh NAB set (29 series not used
-//! before); alternatives measured and rejected (an upper band from the empirical horizon-error
-//! quantile, capping the hold at HPA's stabilised recommendation, a quantile or
-//! rectangular-window margin) are listed in BENCHMARKS.md with their results.
+//! `false` (with `hpa_down_floor` `false`) give back the policy before these changes;
+//! [`PredictiveParams::hpa_down_floor`] `false` alone gives session 4's. The scale-down floor
+//! was decided after reading the decisions on nyc_taxi and two traces of a fresh NAB set (28
+//! series not used before); alternatives measured and rejected (an upper band from the
+//! empirical horizon-error quantile, capping the hold at HPA's stabilised recommendation, a
+//! quantile or rectangular-window margin) are listed in BENCHMARKS.md with their results.
 //!
 //! The decision reports the forecast (D, in replicas' worth of load), the confidence of the
 //! ensemble and the recommendation R.
