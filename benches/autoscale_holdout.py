@@ -10,11 +10,14 @@ more replica-minutes above the floor, strictly fewer of one of them, and at most
 reversals.
 
 Traces: `--traces DIR` (every *.csv in it), or `--nab DIR` with DIR a checkout of
-https://github.com/numenta/NAB (MIT licence), which reads the held-out set HELD_OUT below from
-DIR/data. The NAB files are not in this repository (licence, size). With git only:
+https://github.com/numenta/NAB (MIT licence), which reads a named set from DIR/data:
+`--set held_out` (HELD_OUT, the default: 24 series used since session 4) or `--set fresh`
+(FRESH: the 28 further series first used in session 5). The NAB files are not in this
+repository (licence, size). With git only:
 
     git clone --depth 1 https://github.com/numenta/NAB /tmp/NAB
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --nab /tmp/NAB
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --nab /tmp/NAB --set fresh
 
 Standard library only. Exit status 0 whatever the outcome (it is a measurement, not a test).
 """
@@ -57,6 +60,45 @@ HELD_OUT = [
     "artificialNoAnomaly/art_daily_small_noise.csv",
 ]
 
+# Every other NAB series (numenta/NAB commit ea702d7) except art_flatline (a constant: no
+# policy can be strictly better), art_daily_flatmiddle (negative values, which are not a
+# demand) and machine_temperature_system_failure (rows out of time order); `simulate` rejects
+# the last two. The ad-exchange series (hourly), the remaining AWS
+# CloudWatch cpu series, known-cause, traffic speed/travel-time and synthetic series. Chosen by
+# that rule before any policy was run on them (session 5).
+FRESH = [
+    "realTraffic/TravelTime_387.csv",
+    "realTraffic/TravelTime_451.csv",
+    "realKnownCause/ambient_temperature_system_failure.csv",
+    "artificialWithAnomaly/art_daily_jumpsdown.csv",
+    "artificialNoAnomaly/art_daily_no_noise.csv",
+    "artificialWithAnomaly/art_daily_nojump.csv",
+    "artificialNoAnomaly/art_daily_perfect_square_wave.csv",
+    "artificialNoAnomaly/art_noisy.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_53ea38.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_5f5533.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_77c1ca.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_ac20cd.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_c6585a.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_fe7f93.csv",
+    "realAdExchange/exchange-2_cpc_results.csv",
+    "realAdExchange/exchange-2_cpm_results.csv",
+    "realAdExchange/exchange-3_cpc_results.csv",
+    "realAdExchange/exchange-3_cpm_results.csv",
+    "realAdExchange/exchange-4_cpc_results.csv",
+    "realAdExchange/exchange-4_cpm_results.csv",
+    "realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv",
+    "realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv",
+    "realKnownCause/rogue_agent_key_hold.csv",
+    "realKnownCause/rogue_agent_key_updown.csv",
+    "realTraffic/speed_6005.csv",
+    "realTraffic/speed_7578.csv",
+    "realTraffic/speed_t4013.csv",
+]
+
+SETS = {"held_out": HELD_OUT, "fresh": FRESH}
+
 REVERSAL_BOUND = 1.25
 
 
@@ -97,11 +139,12 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--traces", help="a directory of timestamp,value CSV traces")
     src.add_argument("--nab", help="a checkout of numenta/NAB; reads the held-out set")
+    ap.add_argument("--set", default="held_out", choices=sorted(SETS), help="the NAB set (--nab)")
     ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
     args = ap.parse_args()
 
     if args.nab:
-        traces = [os.path.join(args.nab, "data", p) for p in HELD_OUT]
+        traces = [os.path.join(args.nab, "data", p) for p in SETS[args.set]]
     else:
         traces = sorted(
             os.path.join(args.traces, f) for f in os.listdir(args.traces) if f.endswith(".csv")

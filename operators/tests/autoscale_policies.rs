@@ -245,6 +245,48 @@ fn predictive_never_scales_up_below_hpa_raw() {
 }
 
 #[test]
+fn predictive_never_scales_down_below_hpa_raw() {
+    // The nyc_taxi mechanism (BENCHMARKS.md): 4 replicas at 0.539 (2.157 replicas' worth of
+    // load, held for minutes). The forecast recommendation at the 0.72 provisioning target is
+    // ⌈2.157 / 0.72⌉ = 3, but HPA's replica calculator (⌊53.9⌋ % / 70 % · 4 = 3.03 → 4) holds 4:
+    // at 3 replicas the fleet would run at 0.72 and the next step up of the load would find no
+    // headroom. With the floor (the default) predictive holds 4; without it, it goes to 3.
+    let cfg = predictive_config();
+    let hpa = Hpa::new(&cfg);
+    let view = fleet(4, 0.539);
+    assert_eq!(hpa.raw_recommendation(&view).unwrap().replicas, 4);
+    let mut floored = Predictive::new(&cfg);
+    let unfloored_params = PredictiveParams {
+        hpa_down_floor: false,
+        ..PredictiveParams::default()
+    };
+    let mut unfloored = Predictive::with(&cfg, unfloored_params, default_forecasters());
+    let mut unfloored_to = 4;
+    for i in 1..60u64 {
+        let d = floored.evaluate(i * 15_000, &view);
+        assert_eq!(
+            (d.action, d.to),
+            (Action::Hold, 4),
+            "evaluation {i}: {}",
+            d.reason
+        );
+        let d = unfloored.evaluate(i * 15_000, &view);
+        unfloored_to = unfloored_to.min(d.to);
+    }
+    assert_eq!(unfloored_to, 3, "⌈2.157 / 0.72⌉ without the floor");
+    // Where HPA itself would scale down, the floor does not stop predictive from following.
+    let low = fleet(4, 0.2);
+    assert_eq!(hpa.raw_recommendation(&low).unwrap().replicas, 2);
+    let mut n = 4;
+    for i in 60..120u64 {
+        let d = floored.evaluate(i * 15_000, &fleet(n, 0.8 / f64::from(n)));
+        assert!(d.to >= 2, "never below HPA raw: {}", d.reason);
+        n = d.to;
+    }
+    assert_eq!(n, 2, "⌈0.8 / 0.72⌉ = 2 = HPA raw");
+}
+
+#[test]
 fn predictive_scales_ahead_of_a_rising_trend() {
     let cfg = predictive_config();
     let mut p = Predictive::new(&cfg);
@@ -481,6 +523,27 @@ proptest! {
         let mut p2 = build(&auto);
         let again = run(&values, row_s * 1000, &sim, &auto, &mut p2, &mut |_| {}).unwrap();
         prop_assert_eq!(out, again);
+    }
+
+    /// Predictive never moves below HPA's raw recommendation for the same view: not on a
+    /// scale-up (issue #6) and not on a scale-down (the floor), whatever the load does. The
+    /// load is step-held (each level for 1–40 evaluations), as `simulate` plays traces.
+    #[test]
+    fn predictive_never_goes_below_hpa_raw(steps in prop::collection::vec((0.0f64..8.0, 1usize..40), 1..12)) {
+        let cfg = predictive_config();
+        let hpa = Hpa::new(&cfg);
+        let mut p = Predictive::new(&cfg);
+        let mut n = 4u32;
+        let loads = steps.iter().flat_map(|&(level, hold)| std::iter::repeat_n(level, hold));
+        for (i, load) in loads.enumerate() {
+            let view = fleet(n, load / f64::from(n));
+            let raw = hpa.raw_recommendation(&view).unwrap().replicas.clamp(1, 10);
+            let d = p.evaluate((i as u64 + 1) * 15_000, &view);
+            if d.action != Action::Hold {
+                prop_assert!(d.to >= raw, "to {} < HPA raw {} at {} ({})", d.to, raw, i, d.reason);
+            }
+            n = d.to;
+        }
     }
 
     /// The HPA recommendation never falls as shed demand rises (shed demand counts as demand).
