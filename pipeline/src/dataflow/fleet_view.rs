@@ -13,11 +13,12 @@
 //!   `E` counts from `E + 1`; the retraction at `ts + ttl` is [`MembranePool`]'s expiry timer at
 //!   `last report + ttl` (the two agree: debug builds assert it at every evaluation).
 //! * **window** — per membrane, the sums of `cpu`, `latency_ms` and queue fill
-//!   (`queue_depth / queue_capacity`) and the number of reports in the interval `[E − interval, E)`: each report enters at `ts + 1` and leaves at
-//!   `ts + 1 + interval`. The sums ride in the *difference* (differential's `explode` idiom), so
-//!   consolidation adds them up; they are fixed point (2⁻⁴⁰ units, [`to_fixed`]) because a
-//!   retraction must cancel its insertion exactly, which `f64` addition does not guarantee
-//!   (`(a + b) − a ≠ b` in general). A reading moves by at most 2⁻⁴¹ ≈ 4.5·10⁻¹³.
+//!   (`queue_depth / queue_capacity`) and the number of reports in the interval
+//!   `[E − interval, E)`: each report enters at `ts + 1` and leaves at `ts + 1 + interval`.
+//!   The sums ride in the *difference* (differential's `explode` idiom), so consolidation adds
+//!   them up; they are fixed point (2⁻⁴⁰ units, [`to_fixed`]) because a retraction must cancel
+//!   its insertion exactly, which `f64` addition does not guarantee (`(a + b) − a ≠ b` in
+//!   general). A reading moves by at most 2⁻⁴¹ ≈ 4.5·10⁻¹³.
 //! * **outcomes** — the fleet's admitted and shed request counts in the same window, from every
 //!   worker's per-timestamp [`Counts`].
 //!
