@@ -88,6 +88,15 @@ say "cargo test --workspace"
 set +e
 RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo test --workspace --locked --no-fail-fast 2>&1 | tee /tmp/echoflow-test.log
 status=${PIPESTATUS[0]}
+# The examples assert what they teach (conservation, determinism, batch = one at a time): run them.
+say "examples"
+for ex in echoflow-operators:admission echoflow-operators:esn_forecast echoflow-pipeline:replay_mixed; do
+  if ! RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo run -q --locked -p "${ex%%:*}" --example "${ex#*:}" >/tmp/echoflow-example.log 2>&1; then
+    cat /tmp/echoflow-example.log; say "example ${ex#*:} FAILED"; status=1
+  else
+    say "example ${ex#*:} ok"
+  fi
+done
 set -e
 # One closing line for the whole run, summed over every test binary.
 python3 - /tmp/echoflow-test.log <<'PY' || true
