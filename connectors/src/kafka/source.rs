@@ -2,7 +2,9 @@
 //!
 //! Per activation it polls up to `max_batch` records without blocking, decodes each with the
 //! caller's decoder, classifies it ([`Ingested`]), sends it at its event time, then moves the
-//! worker's capability to the watermark and commits what the sink has acknowledged.
+//! worker's capability to the watermark and commits what the sink has acknowledged. It asks to
+//! be scheduled again at once when the poll stopped at `max_batch` (more is waiting), else after
+//! 1 ms, so a backlog is read without a pause per batch and an idle consumer does not spin.
 //!
 //! * Assignment: partition `p` → worker `p mod peers`, resumed from the group's committed offset
 //!   (`auto.offset.reset = earliest` when there is none). A worker that owns no partition releases
@@ -348,6 +350,8 @@ where
                 .as_ref()
                 .is_some_and(|f| f.load(Ordering::Relaxed));
 
+            // Whether this activation's poll stopped at `max_batch` (more is likely waiting).
+            let mut full = false;
             if let (Some(c), false) = (cap.as_ref(), stopping) {
                 let now_time = *c.time();
                 let now = Instant::now();
@@ -356,8 +360,10 @@ where
                 } else {
                     ReceivedAt::NONE
                 };
+                full = true;
                 for _ in 0..config.max_batch {
                     let Some(polled) = state.consumer.poll(Duration::ZERO) else {
+                        full = false;
                         break;
                     };
                     let msg = match polled {
@@ -434,8 +440,11 @@ where
                 state.commit(false);
                 last_commit = Instant::now();
             }
-            // Keep polling while consuming; afterwards keep committing until all is durable.
-            if cap.is_some() {
+            // Keep polling while consuming (at once after a full batch, else after 1 ms);
+            // afterwards keep committing until all is durable.
+            if cap.is_some() && full {
+                activator.activate();
+            } else if cap.is_some() {
                 activator.activate_after(Duration::from_millis(1));
             } else if state.ledger.in_flight() > 0 {
                 activator.activate_after(config.commit_interval);
