@@ -3,7 +3,7 @@
 //! echoflow's release binary targets plain x86-64 (SSE2; no `target-cpu` flag), so that it runs
 //! on every machine of a cluster. The inner loops ([`super::kernels`], [`super::tanh`]) also
 //! carry an AVX2 copy, compiled with `#[target_feature(enable = "avx2")]`, and use it when the
-//! CPU has AVX2 (and BMI1): [`avx2`] asks `is_x86_feature_detected!` once and caches the answer (std also
+//! CPU has AVX2: [`avx2`] asks `is_x86_feature_detected!` once and caches the answer (std also
 //! caches it; the atomic here keeps the per-call check to one relaxed load).
 //!
 //! The choice never changes a result: every AVX2 kernel performs the same IEEE operations in the
@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// 0: not asked yet, 1: portable, 2: AVX2.
 static CHOICE: AtomicU8 = AtomicU8::new(0);
 
-/// True when the AVX2 kernels may run: the CPU has AVX2 and BMI1 (the SELL kernel's index
-/// unpacking uses `bextr`; every AVX2 CPU, Intel from Haswell and AMD from Excavator, has both).
+/// True when the AVX2 kernels may run (the CPU has AVX2).
 #[inline]
 pub(crate) fn avx2() -> bool {
     match CHOICE.load(Ordering::Relaxed) {
@@ -32,7 +31,7 @@ pub(crate) fn avx2() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 fn has_avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi1")
+    std::arch::is_x86_feature_detected!("avx2")
 }
 
 #[cfg(not(target_arch = "x86_64"))]

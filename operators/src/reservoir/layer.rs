@@ -21,7 +21,6 @@
 //! the same whatever `n` is.
 
 use super::error::{ReservoirError, Result};
-use super::kernels::Leak;
 use super::tanh::tanh_in_place;
 use super::weights::Weights;
 
@@ -153,31 +152,9 @@ impl Layer {
     ) {
         let k = hi - lo;
         let (pre, tmp) = (&mut pre[..k], &mut tmp[..k]);
-        self.win.mul_unit_rows(lo, hi, input, tmp);
-        if !self
-            .w
-            .leaky_unit_rows(lo, hi, x_old, self.leak(lo, hi, tmp), x_new)
-        {
-            self.step_rows_unfused(lo, hi, x_old, tmp, x_new, pre);
-        }
-    }
-
-    /// [`Layer::step_rows`] in three passes (`W·x` into `pre`, pre-activation and `tanh` over
-    /// the block, leaky blend), `Win·u` already in `winu`: the path of dense `W` and of CPUs
-    /// without the fused kernel, and the reference the fused kernel is tested against.
-    fn step_rows_unfused(
-        &self,
-        lo: usize,
-        hi: usize,
-        x_old: &[f64],
-        winu: &[f64],
-        x_new: &mut [f64],
-        pre: &mut [f64],
-    ) {
-        let k = hi - lo;
-        let (pre, tmp) = (&mut pre[..k], &winu[..k]);
         self.w.mul_unit_rows(lo, hi, x_old, pre);
-        for ((p, &t), &b) in pre.iter_mut().zip(tmp).zip(&self.bias[lo..hi]) {
+        self.win.mul_unit_rows(lo, hi, input, tmp);
+        for ((p, &t), &b) in pre.iter_mut().zip(&*tmp).zip(&self.bias[lo..hi]) {
             *p = (*p + t) + b;
         }
         tanh_in_place(pre);
@@ -188,15 +165,6 @@ impl Layer {
             .zip(&x_old[lo..hi])
         {
             *xn = (1.0 - lr) * xo + lr * a;
-        }
-    }
-
-    /// The terms that follow `W·x` in rows `lo..hi` of a one-column step, `Win·u` in `winu`.
-    fn leak<'a>(&'a self, lo: usize, hi: usize, winu: &'a [f64]) -> Leak<'a> {
-        Leak {
-            winu: &winu[..hi - lo],
-            bias: &self.bias[lo..hi],
-            lr: &self.lr[lo..hi],
         }
     }
 
@@ -225,18 +193,8 @@ impl Layer {
             return;
         }
         let u = self.units();
-        self.win.mul_cols(input, ld_in, n, tmp, n);
-        if n == 1
-            && ld == 1
-            && self
-                .w
-                .leaky_unit_rows(0, u, &x[..u], self.leak(0, u, tmp), &mut pre[..u])
-        {
-            // Fused into `pre` (the old state is read until the last row): copy it back.
-            x[..u].copy_from_slice(&pre[..u]);
-            return;
-        }
         self.w.mul_cols(x, ld, n, pre, n);
+        self.win.mul_cols(input, ld_in, n, tmp, n);
         let pre = &mut pre[..u * n];
         if n == 1 {
             // The general passes below with one column, without the per-unit inner loops.
@@ -274,7 +232,6 @@ impl Layer {
 mod tests {
     use super::*;
     use crate::reservoir::tanh::tanh;
-    use crate::reservoir::weights::Csr;
     use ndarray::array;
 
     fn layer() -> Layer {
@@ -313,100 +270,6 @@ mod tests {
         l.step_cols(&mut a, 1, &[0.5], 1, 1, &mut pre, &mut tmp);
         l.step_cols(&mut b, 1, &[-2.0], 1, 1, &mut pre, &mut tmp);
         assert_eq!(both, [a[0], b[0], a[1], b[1]]);
-    }
-
-    /// A random sparse layer: `u` units (up to four SELL windows), row lengths 0..=40 (empty
-    /// rows, odd lengths, short last slices), repeated column indices, weights in ±2, bias in
-    /// ±3, leak rates 0, 1 or between; `Win` u × d with about half its entries stored.
-    fn sparse_layer(u: usize, d: usize, seed: u64) -> Layer {
-        let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move || {
-            z ^= z << 13;
-            z ^= z >> 7;
-            z ^= z << 17;
-            (z >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let mut csr = |rows: usize, cols: usize, max_len: usize, scale: f64| {
-            let (mut indptr, mut idx, mut data) = (vec![0], Vec::new(), Vec::new());
-            for _ in 0..rows {
-                for _ in 0..(next() * (max_len + 1) as f64) as usize {
-                    idx.push(((next() * cols as f64) as usize).min(cols - 1));
-                    data.push(scale * (2.0 * next() - 1.0));
-                }
-                indptr.push(data.len());
-            }
-            Weights::Sparse(Csr::new(rows, cols, indptr, idx, data).expect("valid CSR"))
-        };
-        let w = csr(u, u, 40.min(u + 3), 2.0);
-        let win = csr(u, d, d, 1.0);
-        let bias: Vec<f64> = (0..u).map(|_| 6.0 * next() - 3.0).collect();
-        let lr: Vec<f64> = (0..u)
-            .map(|i| match i % 5 {
-                0 => 0.0,
-                1 => 1.0,
-                _ => next(),
-            })
-            .collect();
-        Layer { w, win, bias, lr }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
-
-        /// The fused step (AVX2 and SELL where the CPU has them) gives the bits of the three
-        /// unfused passes: one step over the whole layer (`step_cols`, one column), and over
-        /// the row-parallel split (`step_rows`), for random sparse layers, start states
-        /// (`scale` up to 1e3 saturates `tanh`; 1e300 overflows the products to ±∞) and inputs.
-        #[test]
-        fn fused_step_equals_unfused_bit_for_bit(
-            u in 1usize..=200,
-            d in 1usize..=3,
-            seed in 0u64..10_000,
-            scale in proptest::prop_oneof![
-                proptest::strategy::Just(1.0f64),
-                proptest::strategy::Just(1e3),
-                proptest::strategy::Just(1e300),
-            ],
-        ) {
-            use crate::reservoir::kernels::sell::WINDOW;
-            let l = sparse_layer(u, d, seed);
-            let mix = |i: usize| {
-                let h = (i as u64 ^ seed).wrapping_mul(0xD1B5_4A32_D192_ED03);
-                ((h >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale
-            };
-            let x_old: Vec<f64> = (0..u).map(mix).collect();
-            let input: Vec<f64> = (0..d).map(|i| mix(u + i)).collect();
-            // NaN (∞ − ∞ at 1e300) counts as one value: payloads are not part of the contract.
-            let bits = |v: &[f64]| {
-                v.iter().map(|f| if f.is_nan() { u64::MAX } else { f.to_bits() }).collect::<Vec<_>>()
-            };
-            let mut winu = vec![0.0; u];
-            l.win.mul_unit_rows(0, u, &input, &mut winu);
-            let mut want = vec![f64::NAN; u];
-            l.step_rows_unfused(0, u, &x_old, &winu, &mut want, &mut vec![0.0; u]);
-            // One column through step_cols (fused where it applies).
-            let mut x = x_old.clone();
-            let (mut pre, mut tmp) = (vec![0.0; u], vec![0.0; u]);
-            l.step_cols(&mut x, 1, &input, 1, 1, &mut pre, &mut tmp);
-            proptest::prop_assert_eq!(bits(&x), bits(&want));
-            // Two identical columns (the batched, unfused path): the same bits again.
-            let mut x2: Vec<f64> = x_old.iter().flat_map(|&v| [v, v]).collect();
-            let in2: Vec<f64> = input.iter().flat_map(|&v| [v, v]).collect();
-            let (mut pre2, mut tmp2) = (vec![0.0; 2 * u], vec![0.0; 2 * u]);
-            l.step_cols(&mut x2, 2, &in2, 2, 2, &mut pre2, &mut tmp2);
-            proptest::prop_assert_eq!(bits(&x2.iter().step_by(2).copied().collect::<Vec<_>>()), bits(&want));
-            // Row ranges of whole windows (the row-parallel step's shares).
-            for t in 1..=3 {
-                let b = l.row_split(t);
-                let mut got = vec![f64::NAN; u];
-                for k in 0..t {
-                    let (lo, hi) = (b[k], b[k + 1]);
-                    proptest::prop_assert!(lo == hi || lo % WINDOW == 0);
-                    l.step_rows(lo, hi, &x_old, &input, &mut got[lo..hi], &mut pre, &mut tmp);
-                }
-                proptest::prop_assert_eq!(bits(&got), bits(&want));
-            }
-        }
     }
 
     #[test]

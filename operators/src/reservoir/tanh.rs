@@ -125,55 +125,6 @@ unsafe fn tanh_in_place_avx2(v: &mut [f64]) {
     tanh_loop(v);
 }
 
-/// [`tanh`] of four values at once, written with AVX2 intrinsics for the fused step of
-/// `super::kernels` (which works on one 4-row SELL slice at a time, so there is no slice for
-/// [`tanh_in_place`] to loop over). The same IEEE operations in the same order as [`tanh`],
-/// lane by lane, so the same bits (`tanh_m256_is_tanh_bit_for_bit` below): `|x|` and
-/// `copysign` are bitwise; `y > Y_MAX ? Y_MAX : y` is `min(Y_MAX, y)` (`vminpd` returns its
-/// second operand when either is NaN, so NaN flows on as in [`tanh`]); `t.to_bits() << 52` is
-/// a 64-bit shift per lane.
-///
-/// # Safety
-/// The CPU has AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-pub(crate) unsafe fn tanh_m256(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
-    use std::arch::x86_64::*;
-    let k_ = _mm256_set1_pd;
-    let sign = k_(-0.0);
-    let y = _mm256_mul_pd(k_(2.0), _mm256_andnot_pd(sign, x));
-    let y = _mm256_min_pd(k_(Y_MAX), y);
-    let t = _mm256_add_pd(_mm256_mul_pd(y, k_(LOG2_E)), k_(SHIFTER));
-    let k = _mm256_sub_pd(t, k_(SHIFTER));
-    let r = _mm256_sub_pd(
-        _mm256_sub_pd(y, _mm256_mul_pd(k, k_(LN2_HI))),
-        _mm256_mul_pd(k, k_(LN2_LO)),
-    );
-    let r2 = _mm256_mul_pd(r, r);
-    let r4 = _mm256_mul_pd(r2, r2);
-    // (C[a] + C[a+1]·r) + (C[a+2] + C[a+3]·r)·r2, as in `tanh`.
-    let quad = |a: usize| {
-        _mm256_add_pd(
-            _mm256_add_pd(k_(C[a]), _mm256_mul_pd(k_(C[a + 1]), r)),
-            _mm256_mul_pd(
-                _mm256_add_pd(k_(C[a + 2]), _mm256_mul_pd(k_(C[a + 3]), r)),
-                r2,
-            ),
-        )
-    };
-    let (b0, b1, b2) = (quad(0), quad(4), quad(8));
-    let q = _mm256_add_pd(
-        b0,
-        _mm256_mul_pd(r4, _mm256_add_pd(b1, _mm256_mul_pd(r4, b2))),
-    );
-    let em1_r = _mm256_add_pd(r, _mm256_mul_pd(r2, q));
-    let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_castpd_si256(t)));
-    let m = _mm256_add_pd(_mm256_mul_pd(scale, em1_r), _mm256_sub_pd(scale, k_(1.0)));
-    let q = _mm256_div_pd(m, _mm256_add_pd(m, k_(2.0)));
-    _mm256_or_pd(_mm256_andnot_pd(sign, q), _mm256_and_pd(sign, x))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,41 +219,6 @@ mod tests {
         assert!(v[11].is_nan());
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn tanh_m256_special_values() {
-        use std::arch::x86_64::*;
-        if !std::arch::is_x86_feature_detected!("avx2") {
-            return;
-        }
-        let xs = [
-            0.0,
-            -0.0,
-            5e-324,
-            -1e-310,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-            19.06,
-            -20.0,
-            f64::MAX,
-            std::f64::consts::LN_2 / 4.0,
-            -0.5,
-        ];
-        for v in xs.chunks_exact(4) {
-            let mut got = [0.0f64; 4];
-            // SAFETY: AVX2 present; four values each.
-            unsafe { _mm256_storeu_pd(got.as_mut_ptr(), tanh_m256(_mm256_loadu_pd(v.as_ptr()))) };
-            for (&x, &g) in v.iter().zip(&got) {
-                if x.is_nan() {
-                    assert!(g.is_nan());
-                } else {
-                    assert_eq!(g.to_bits(), tanh(x).to_bits(), "tanh({x:e})");
-                }
-            }
-        }
-    }
-
     #[test]
     fn saturation_from_19_to_20_matches_libm() {
         let xs: Vec<f64> = (0..=100_000)
@@ -354,29 +270,6 @@ mod tests {
             prop_assert_eq!(bits(&dispatched), bits(&portable));
             let scalar: Vec<f64> = v.iter().map(|&x| tanh(x)).collect();
             prop_assert_eq!(bits(&portable), bits(&scalar));
-        }
-
-        /// The 4-wide AVX2 `tanh` of the fused step gives [`tanh`]'s bits lane by lane, on any
-        /// bit pattern (NaN counted as one value, as above) and on the saturation region.
-        #[test]
-        fn tanh_m256_is_tanh_bit_for_bit(
-            raw in proptest::array::uniform4(any::<u64>()),
-            near in proptest::array::uniform4(-25.0f64..25.0),
-        ) {
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                use std::arch::x86_64::*;
-                let bits = |f: f64| if f.is_nan() { u64::MAX } else { f.to_bits() };
-                for v in [raw.map(f64::from_bits), near] {
-                    let mut got = [0.0f64; 4];
-                    // SAFETY: AVX2 present; both arrays hold four values.
-                    unsafe {
-                        let r = tanh_m256(_mm256_loadu_pd(v.as_ptr()));
-                        _mm256_storeu_pd(got.as_mut_ptr(), r);
-                    }
-                    prop_assert_eq!(got.map(bits), v.map(|x| bits(tanh(x))));
-                }
-            }
         }
 
         #[test]

@@ -32,7 +32,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::kernels::sell::Sell;
-use super::kernels::{self, CsrView, Leak, csr_mul_cols, csr_mul_unit_rows, leaky_unit_rows};
+use super::kernels::{self, CsrView, csr_mul_cols, csr_mul_unit_rows};
 
 /// Rows per block of a row range (`Weights::mul_unit_rows`): the SELL layout's window.
 pub const ROW_BLOCK: usize = kernels::sell::WINDOW;
@@ -312,24 +312,6 @@ impl Weights {
                     .unwrap_or_else(|e| panic!("output column ({}, 1): {e}", hi - lo));
                 general_mat_mul(1.0, &a.slice(ndarray::s![lo..hi, ..]), &xv, 0.0, &mut ov);
             }
-        }
-    }
-
-    /// Rows `lo..hi` of one leaky step fused with this matrix's product (`kernels::leaky_unit_rows`):
-    /// `x_new[i − lo]` from the old state `x_old` and `leak`'s terms, bit-for-bit what
-    /// [`Weights::mul_unit_rows`] followed by the layer's passes gives. `false` (nothing done)
-    /// for a dense matrix or where the fused kernel does not apply.
-    pub(crate) fn leaky_unit_rows(
-        &self,
-        lo: usize,
-        hi: usize,
-        x_old: &[f64],
-        leak: Leak<'_>,
-        x_new: &mut [f64],
-    ) -> bool {
-        match self {
-            Weights::Sparse(c) => leaky_unit_rows(c.view(), lo, hi, x_old, leak, x_new),
-            Weights::Dense(_) => false,
         }
     }
 

@@ -29,10 +29,10 @@ use super::{CsrView, LANES, portable};
 /// `out[i − w_lo·64]`.
 ///
 /// # Safety
-/// The CPU has AVX2 and BMI1; every index in `s.idx` is `< x.len()` (the CSR's columns, checked by
+/// The CPU has AVX2; every index in `s.idx` is `< x.len()` (the CSR's columns, checked by
 /// [`super::check_shapes`]); `w_lo ≤ w_hi ≤ s.windows()`; `out` holds the rows of those windows
 /// (bounds-checked on write).
-#[target_feature(enable = "avx2,bmi1")]
+#[target_feature(enable = "avx2")]
 pub(super) unsafe fn sell_rows_avx2(
     s: &Sell,
     w_lo: usize,
@@ -45,16 +45,22 @@ pub(super) unsafe fn sell_rows_avx2(
         "windows {w_lo}..{w_hi}"
     );
     let row0 = w_lo * WINDOW;
-    let mut sums = [_mm256_setzero_pd(); WINDOW / C];
     for w in w_lo..w_hi {
         let base = w * WINDOW - row0;
-        // SAFETY: forwarded from the caller; w < s.windows().
-        let count = unsafe { window_sums_avx2(s, w, x, &mut sums) };
-        let slices = &s.slices[s.window_ptr[w]..s.window_ptr[w + 1]];
-        for (&v, sl) in sums[..count].iter().zip(slices) {
+        for sl in &s.slices[s.window_ptr[w]..s.window_ptr[w + 1]] {
+            if sl.len == 0 {
+                // Four empty rows (most of a sparse `Win`'s): empty sums are +0.0.
+                for &r in &sl.rows[..sl.count] {
+                    out[base + r as usize] = 0.0;
+                }
+                continue;
+            }
+            // SAFETY: forwarded from the caller; the slice's positions lie inside s.data/s.idx
+            // (Sell::new).
+            let sums = unsafe { slice_avx2(s, sl, x) };
             let mut t = [0.0f64; C];
             // SAFETY: t holds 4 values.
-            unsafe { _mm256_storeu_pd(t.as_mut_ptr(), v) };
+            unsafe { _mm256_storeu_pd(t.as_mut_ptr(), sums) };
             for (r, &v) in t.iter().enumerate().take(sl.count) {
                 out[base + sl.rows[r] as usize] = v;
             }
@@ -62,43 +68,13 @@ pub(super) unsafe fn sell_rows_avx2(
     }
 }
 
-/// The `W·x` sums of window `w`'s slices, slice `k`'s four rows in `sums[k]` (the fused step's
-/// first half, [`super::fused`]); returns the number of slices. One call per window rather
-/// than per slice, so that [`slice_avx2`] is inlined here as in [`sell_rows_avx2`] (a call per
-/// slice, what the compiler chose when the fused kernel called it directly, cost ≈ 10 % of a
-/// 500-unit step). [`sell_rows_avx2`] goes through it too, so that [`slice_avx2`] has this one
-/// caller.
-///
-/// # Safety
-/// The CPU has AVX2 and BMI1; `w < s.windows()`; every index in `s.idx` is `< x.len()`.
-#[target_feature(enable = "avx2,bmi1")]
-pub(super) unsafe fn window_sums_avx2(
-    s: &Sell,
-    w: usize,
-    x: &[f64],
-    sums: &mut [__m256d; WINDOW / C],
-) -> usize {
-    let slices = &s.slices[s.window_ptr[w]..s.window_ptr[w + 1]];
-    for (acc, sl) in sums.iter_mut().zip(slices) {
-        *acc = if sl.len == 0 {
-            // Four empty rows (most of a sparse `Win`'s): empty sums are +0.0.
-            _mm256_setzero_pd()
-        } else {
-            // SAFETY: forwarded from the caller; the slice's positions lie inside
-            // s.data/s.idx (Sell::new).
-            unsafe { slice_avx2(s, sl, x) }
-        };
-    }
-    slices.len()
-}
-
 /// The four rows of one slice: accumulator `a_l` takes positions `q ≡ l (mod 8)`, lane `r` row
 /// `r`; positions `≥ full` are masked per row (lane `r` adds `+0.0` where `q ≥ lens[r]`).
 /// Returns `((a₀+a₄)+(a₂+a₆))+((a₁+a₅)+(a₃+a₇))`, the four rows' sums.
 ///
 /// # Safety
-/// The CPU has AVX2 and BMI1; `s.data`/`s.idx` hold `sl.start + 4·sl.len` entries; every index `< x.len()`.
-#[target_feature(enable = "avx2,bmi1")]
+/// The CPU has AVX2; `s.data`/`s.idx` hold `sl.start + 4·sl.len` entries; every index `< x.len()`.
+#[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn slice_avx2(s: &Sell, sl: &Slice, x: &[f64]) -> __m256d {
     let mut a = [_mm256_setzero_pd(); LANES];
@@ -111,13 +87,10 @@ unsafe fn slice_avx2(s: &Sell, sl: &Slice, x: &[f64]) -> __m256d {
         // Position q's four products, x gathered by scalar loads from one 64-bit index load.
         let prod = |q: usize| {
             let w = ip.add(q * C).cast::<u64>().read_unaligned();
-            // Fields 1 and 2 by `bextr` (one instruction each instead of a copy, a shift and
-            // a zero-extension: the loop is bound by instructions issued).
-            let (i0, i1) = ((w & 0xffff) as usize, _bextr_u64(w, 16, 16) as usize);
-            let (i2, i3) = (_bextr_u64(w, 32, 16) as usize, (w >> 48) as usize);
+            let g = |r: u32| *xp.add(((w >> (16 * r)) & 0xffff) as usize);
             _mm256_mul_pd(
                 _mm256_loadu_pd(dp.add(q * C)),
-                _mm256_set_pd(*xp.add(i3), *xp.add(i2), *xp.add(i1), *xp.add(i0)),
+                _mm256_set_pd(g(3), g(2), g(1), g(0)),
             )
         };
         let full8 = sl.full / LANES * LANES;
@@ -171,7 +144,11 @@ pub(super) unsafe fn csr_mul_cols_avx2(
         let (xc, oc) = (&x[c..], &mut out[c..]);
         for i in 0..m.rows {
             let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
-            // SAFETY: AVX2 present; indices in range for xc (forwarded).
+            // SAFETY: AVX2 present; indices in range for xc (forwarded). Deliberate
+            // unit-stride specialisation, as in `portable::csr_one_col_portable`: with the
+            // stride a literal 1 the index multiply can go when `row_dot_avx2` (`#[inline]`)
+            // is inlined here. Not guaranteed (the compiler may keep it out of line); both
+            // branches do the same operations, so the same bits.
             oc[i * ld_out] = unsafe {
                 if ld_x == 1 {
                     row_dot_avx2(&m.data[lo..hi], &m.indices[lo..hi], xc, 1)

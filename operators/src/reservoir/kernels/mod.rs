@@ -58,8 +58,6 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
-#[cfg(target_arch = "x86_64")]
-mod fused;
 mod portable;
 pub(crate) mod sell;
 
@@ -175,63 +173,6 @@ pub(crate) fn csr_mul_unit_rows(m: CsrView<'_>, lo: usize, hi: usize, x: &[f64],
     }
     // SAFETY: indices < cols ≤ x.len() (checked above); lo ≤ hi ≤ rows.
     unsafe { portable::csr_rows_portable(&m, lo, hi, x, out) };
-}
-
-/// The per-row terms of a leaky step that follow `W·x`, for a range of rows `lo..hi`: row `i`'s
-/// at index `i − lo` of each slice.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Leak<'a> {
-    /// `Win·u` of the rows.
-    pub(crate) winu: &'a [f64],
-    /// Bias per row.
-    pub(crate) bias: &'a [f64],
-    /// Leak rate per row.
-    pub(crate) lr: &'a [f64],
-}
-
-/// Rows `lo..hi` of one leaky step, fused ([`fused`]): `x_new[i − lo] = (1 − lr)·x_old[i] +
-/// lr·tanh((Σ_q data[q]·x_old[indices[q]] + winu) + bias)` with `leak`'s terms at `i − lo`, the
-/// bits of the unfused passes (`Layer::step_rows`). `x_old` is the whole old state (unit
-/// stride, at least `cols` and `hi` values), `x_new` another buffer. The range is whole windows,
-/// as for [`csr_mul_unit_rows`]. Returns `false`, touching nothing, when the fused kernel does
-/// not apply (no AVX2, or no SELL copy): the caller then runs the unfused passes.
-pub(crate) fn leaky_unit_rows(
-    m: CsrView<'_>,
-    lo: usize,
-    hi: usize,
-    x_old: &[f64],
-    leak: Leak<'_>,
-    x_new: &mut [f64],
-) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(s) = m.sell.filter(|_| isa::avx2()) {
-        let k = hi - lo;
-        assert!(
-            lo <= hi
-                && hi <= m.rows
-                && (lo == hi
-                    || lo.is_multiple_of(WINDOW) && (hi.is_multiple_of(WINDOW) || hi == m.rows)),
-            "rows {lo}..{hi} of {} are not whole windows of {WINDOW}",
-            m.rows
-        );
-        assert!(
-            x_old.len() >= m.cols.max(hi)
-                && x_new.len() >= k
-                && leak.winu.len() >= k
-                && leak.bias.len() >= k
-                && leak.lr.len() >= k,
-            "leaky step over rows {lo}..{hi}: buffers too short"
-        );
-        if lo == hi {
-            return true;
-        }
-        // SAFETY: the CPU has AVX2; indices < cols ≤ x_old.len() (checked above); the windows
-        // lo/64..ceil(hi/64) are those rows, and every buffer holds them (checked above).
-        unsafe { fused::sell_leaky_avx2(s, lo / WINDOW, hi.div_ceil(WINDOW), x_old, &leak, x_new) };
-        return true;
-    }
-    let _ = (m, lo, hi, x_old, leak, x_new);
-    false
 }
 
 /// `t + 1` row boundaries splitting `rows` rows into `t` contiguous ranges of whole
