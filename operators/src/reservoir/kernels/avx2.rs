@@ -144,7 +144,11 @@ pub(super) unsafe fn csr_mul_cols_avx2(
         let (xc, oc) = (&x[c..], &mut out[c..]);
         for i in 0..m.rows {
             let (lo, hi) = (m.indptr[i], m.indptr[i + 1]);
-            // SAFETY: AVX2 present; indices in range for xc (forwarded).
+            // SAFETY: AVX2 present; indices in range for xc (forwarded). Deliberate
+            // unit-stride specialisation, as in `portable::csr_one_col_portable`: with the
+            // stride a literal 1 the index multiply can go when `row_dot_avx2` (`#[inline]`)
+            // is inlined here. Not guaranteed (the compiler may keep it out of line); both
+            // branches do the same operations, so the same bits.
             oc[i * ld_out] = unsafe {
                 if ld_x == 1 {
                     row_dot_avx2(&m.data[lo..hi], &m.indices[lo..hi], xc, 1)
