@@ -90,7 +90,17 @@
 //!   whole horizon path ([`Ensemble::under_forecast_path`]), not at its end point. Why: a
 //!   released replica takes one horizon to come back, so the release must cover the load at
 //!   every step of the horizon, not only at the last.
+//! - [`PredictiveParams::window_max_margin`]: the margin is the largest under-forecast realised
+//!   within the stabilisation window (300 s, HPA's) instead of the EWMA mean. Why: the mean is
+//!   exceeded by about half the bursts of noisy load; the window maximum is the envelope HPA's
+//!   window holds, measured on the forecast's errors instead of the load.
+//! - [`PredictiveParams::hpa_hold_cap`]: a scale-down holds at most HPA's stabilised
+//!   recommendation (the highest raw recommendation within 300 s), so predictive never keeps
+//!   more than HPA would; [`PredictiveParams::guard`] `false` drops the reversal guard.
 //!
+//! Measured (BENCHMARKS.md): the window maximum trades replica-minutes for violation minutes
+//! (on the new set 0.84× hpa's violation minutes at 1.02× its replica-minutes); with the path
+//! margin and the hold cap it comes closest on the new set (2 of 11) but loses two NAB series.
 //! The decision reports the forecast (D, in replicas' worth of load), the confidence of the
 //! ensemble and the recommendation R.
 
@@ -142,6 +152,14 @@ pub struct PredictiveParams {
     /// The early scale-down's margin is the expected under-forecast over the horizon path
     /// ([`Ensemble::under_forecast_path`]) instead of at the horizon point.
     pub path_margin: bool,
+    /// The early scale-down's margin is the largest under-forecast realised within the
+    /// stabilisation window instead of the EWMA mean.
+    pub window_max_margin: bool,
+    /// The reversal guard: after its own scale-up, hold for the stabilisation window.
+    pub guard: bool,
+    /// A scale-down holds at most HPA's stabilised recommendation (the highest raw
+    /// recommendation within the stabilisation window).
+    pub hpa_hold_cap: bool,
 }
 
 /// How load above what `max_replicas` can serve enters the forecasting state.
@@ -174,6 +192,9 @@ impl Default for PredictiveParams {
             hpa_down_floor: true,
             overflow: Overflow::AsObserved,
             path_margin: false,
+            window_max_margin: false,
+            guard: true,
+            hpa_hold_cap: false,
         }
     }
 }
@@ -199,6 +220,11 @@ pub struct Predictive {
     hpa_down_floor: bool,
     overflow: Overflow,
     path_margin: bool,
+    window_max_margin: bool,
+    unders: VecDeque<(u64, f64)>,
+    guard: bool,
+    hpa_hold_cap: bool,
+    raws: VecDeque<(u64, u32)>,
 }
 
 impl std::fmt::Debug for Predictive {
@@ -253,6 +279,11 @@ impl Predictive {
             hpa_down_floor: params.hpa_down_floor,
             overflow: params.overflow,
             path_margin: params.path_margin,
+            window_max_margin: params.window_max_margin,
+            unders: VecDeque::new(),
+            guard: params.guard,
+            hpa_hold_cap: params.hpa_hold_cap,
+            raws: VecDeque::new(),
         }
     }
 
@@ -318,16 +349,42 @@ impl Policy for Predictive {
         d.recommendation = Some(rec);
         let raw = self.hpa.raw_recommendation(view).ok().map(|r| r.replicas);
         let hpa_up = raw.filter(|&r| r > current);
+        if self.hpa_hold_cap {
+            if let Some(r) = raw {
+                self.raws.push_back((now, r));
+            }
+            while self
+                .raws
+                .front()
+                .is_some_and(|&(t, _)| t + self.down_window_ms <= now)
+            {
+                self.raws.pop_front();
+            }
+        }
         let (rec_down, window) = match self.down_margin {
             None => (rec, self.down_window_ms),
             Some(m) => {
-                let guarded = self.last_up.is_some_and(|t| now < t + self.down_window_ms);
+                let guarded =
+                    self.guard && self.last_up.is_some_and(|t| now < t + self.down_window_ms);
                 let w = if guarded {
                     self.down_window_ms
                 } else {
                     self.short_down_window_ms
                 };
-                let u = if self.path_margin {
+                let u = if self.window_max_margin {
+                    let (point, path) = self.ensemble.last_under_forecasts();
+                    if let Some(x) = if self.path_margin { path } else { point } {
+                        self.unders.push_back((now, x));
+                    }
+                    while self
+                        .unders
+                        .front()
+                        .is_some_and(|&(t, _)| t + self.down_window_ms <= now)
+                    {
+                        self.unders.pop_front();
+                    }
+                    self.unders.iter().map(|&(_, x)| x).fold(0.0, f64::max)
+                } else if self.path_margin {
                     self.ensemble.under_forecast_path()
                 } else {
                     self.ensemble.under_forecast()
@@ -357,7 +414,11 @@ impl Policy for Predictive {
                 .map(|&(_, r)| r)
                 .max()
                 .unwrap_or(rec_down);
-            let to = held.min(current);
+            let mut to = held.min(current);
+            if self.hpa_hold_cap {
+                let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
+                to = to.min(stabilised);
+            }
             match raw.filter(|&r| self.hpa_down_floor && r > to) {
                 Some(r) => (
                     r.min(current),

@@ -61,6 +61,8 @@ pub struct Ensemble {
     paths: VecDeque<(Vec<f64>, f64)>,
     under_path_mean: Option<f64>,
     track_paths: bool,
+    last_under: Option<f64>,
+    last_under_path: Option<f64>,
 }
 
 impl std::fmt::Debug for Ensemble {
@@ -122,6 +124,8 @@ impl Ensemble {
             paths: VecDeque::with_capacity(horizon + 1),
             under_path_mean: None,
             track_paths: false,
+            last_under: None,
+            last_under_path: None,
         }
     }
 
@@ -165,6 +169,7 @@ impl Ensemble {
                 None => (y - p).max(0.0),
             };
             self.under_mean = Some(ewma(self.under_mean, under, decay));
+            self.last_under = Some(under);
             self.n += 1;
             self.sum_y += y;
             self.sum_y2 += y * y;
@@ -182,6 +187,7 @@ impl Ensemble {
             && let Some((_, excess)) = self.paths.pop_front()
         {
             self.under_path_mean = Some(ewma(self.under_path_mean, excess.max(0.0), decay));
+            self.last_under_path = Some(excess.max(0.0));
         }
         self.mean_abs = Some(ewma(self.mean_abs, y.abs(), decay));
         if self.history.len() >= h
@@ -316,6 +322,12 @@ impl Ensemble {
     /// without [`Ensemble::with_path_tracking`].
     pub fn under_forecast_path(&self) -> f64 {
         self.under_path_mean.unwrap_or(0.0)
+    }
+
+    /// The under-forecasts scored by the last observation: at the horizon point and (with path
+    /// tracking) over the path that ended with it; `None` until scored.
+    pub fn last_under_forecasts(&self) -> (Option<f64>, Option<f64>) {
+        (self.last_under, self.last_under_path)
     }
 
     /// 1 − min(1, RMSE / mean |y|); 0 before the first score.
