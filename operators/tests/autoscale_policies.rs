@@ -11,7 +11,7 @@ use echoflow_operators::autoscale::forecast::moving_average::MovingAverage;
 use echoflow_operators::autoscale::forecast::{Forecaster, default_forecasters};
 use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::policy::{Policy, build};
-use echoflow_operators::autoscale::predictive::{Predictive, PredictiveParams};
+use echoflow_operators::autoscale::predictive::{Overflow, Predictive, PredictiveParams};
 use echoflow_operators::autoscale::threshold::ThresholdPolicy;
 use echoflow_operators::autoscale::utilization::{
     FleetView, IntervalAggregator, PodPhase, PodSample,
@@ -626,4 +626,27 @@ fn the_window_max_margin_holds_at_least_the_mean_margin_on_noise() {
         }
     }
     assert!(more > 0, "the window maximum should hold more somewhere");
+}
+
+#[test]
+fn clipping_observations_at_the_full_fleet_bounds_what_the_forecasters_learn() {
+    // 8 replicas at 3.0 (24 replicas' worth, beyond the 10 the fleet can have) for 40
+    // evaluations. Both policies ask for the full fleet; with `Overflow::ClipObservation` the
+    // ensemble has seen a constant 10 and forecasts 10, by default it has seen 24.
+    let cfg = predictive_config();
+    let clip_params = PredictiveParams {
+        overflow: Overflow::ClipObservation,
+        ..PredictiveParams::default()
+    };
+    let mut clipped = Predictive::with(&cfg, clip_params, default_forecasters());
+    let mut plain = Predictive::new(&cfg);
+    for i in 1..=40u64 {
+        let v = fleet(8, 3.0);
+        assert_eq!(clipped.evaluate(i * 15_000, &v).to, 10);
+        assert_eq!(plain.evaluate(i * 15_000, &v).to, 10);
+    }
+    let f_clipped = clipped.ensemble().forecast(1).unwrap();
+    let f_plain = plain.ensemble().forecast(1).unwrap();
+    assert!((f_clipped - 10.0).abs() < 1e-6, "{f_clipped}");
+    assert!((f_plain - 24.0).abs() < 1e-6, "{f_plain}");
 }

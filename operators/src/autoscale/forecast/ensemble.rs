@@ -11,6 +11,13 @@
 //! - `confidence` = 1 − min(1, RMSE / mean |y|) (EWMA of |y| with the same decay): 1 when the
 //!   horizon forecasts are exact, 0 when their error is as large as the signal;
 //! - `nrmse` over the whole run = RMSE / population standard deviation of the targets (SPEC §5).
+//!
+//! It also tracks the expected under-forecast max(0, y − ŷ) at the horizon (the predictive
+//! policy's scale-down margin), optionally measured on values clipped at a cap (the full
+//! fleet's capacity: [`Ensemble::with_under_forecast_cap`]) and, when asked for
+//! ([`Ensemble::with_path_tracking`]), over the whole forecast path
+//! ([`Ensemble::under_forecast_path`]: the largest excess of the load over F_t(k), k = 1..h).
+//! Both are echoflow's own measures (session 6, BENCHMARKS.md "Fourth round"), off by default.
 
 use std::collections::VecDeque;
 
