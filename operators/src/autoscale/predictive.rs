@@ -92,7 +92,7 @@
 //!   every step of the horizon, not only at the last.
 //! - [`PredictiveParams::window_max_margin`]: the margin is the largest under-forecast realised
 //!   within the stabilisation window (300 s, HPA's) instead of the EWMA mean. Why: the mean is
-//!   exceeded by about half the bursts of noisy load; the window maximum is the envelope HPA's
+//!   regularly exceeded by the bursts of noisy load; the window maximum is the envelope HPA's
 //!   window holds, measured on the forecast's errors instead of the load.
 //! - [`PredictiveParams::hpa_hold_cap`]: a scale-down holds at most HPA's stabilised
 //!   recommendation (the highest raw recommendation within 300 s), so predictive never keeps
