@@ -9,7 +9,8 @@ reversals — and whether predictive Pareto-dominates hpa there: no more violati
 more replica-minutes above the floor, strictly fewer of one of them, and at most 1.25× hpa's
 reversals.
 
-Traces: `--traces DIR` (every *.csv in it), or `--nab DIR` with DIR a checkout of
+Traces: `--traces DIR` (every *.csv in it), `--web DIR` (the session-6 held-out set from
+outside NAB, see WEB_SOURCES below), or `--nab DIR` with DIR a checkout of
 https://github.com/numenta/NAB (MIT licence), which reads a named set from DIR/data:
 `--set held_out` (HELD_OUT, the default: 24 series used since session 4) or `--set fresh`
 (FRESH: the 28 further series first used in session 5). The NAB files are not in this
@@ -18,6 +19,21 @@ repository (licence, size). With git only:
     git clone --depth 1 https://github.com/numenta/NAB /tmp/NAB
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --nab /tmp/NAB
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --nab /tmp/NAB --set fresh
+
+The session-6 set from outside NAB: DIR is a checkout of
+https://github.com/reconfigurable-ml-pipeline/web-service-datasets (commit 7404ad6), whose
+`dataset/nasa/workload.tbz2` (NASA Kennedy Space Center WWW server, every HTTP request of
+July and August 1995, counted per second) and `dataset/twitter_trace/workload.tbz2` (the
+Archive Team Twitter stream of August 2021, tweets and deletions counted per second) hold
+one request count per second. The rule, fixed before any policy ran on them: sum each to
+counts per minute, cut it into consecutive 7-day windows from its first second, keep every
+complete window (NASA: 8 weeks, Twitter: 3 weeks; 11 series of 10,080 one-minute rows), write
+each as `timestamp,value` CSV (timestamps from the source's first day, 60 s apart; only the
+spacing matters to `simulate`). Nothing else is dropped or smoothed: the NASA server's
+outage of 1-3 August 1995 (zeros) stays in its week.
+
+    git clone https://github.com/reconfigurable-ml-pipeline/web-service-datasets /tmp/wsd
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --web /tmp/wsd
 
 Standard library only. Exit status 0 whatever the outcome (it is a measurement, not a test).
 """
@@ -99,6 +115,47 @@ FRESH = [
 
 SETS = {"held_out": HELD_OUT, "fresh": FRESH}
 
+# The session-6 held-out set (`--web`): (name, archive in the checkout, first day).
+WEB_SOURCES = [
+    ("nasa_http", "dataset/nasa/workload.tbz2", "1995-07-01"),
+    ("twitter_stream", "dataset/twitter_trace/workload.tbz2", "2021-08-01"),
+]
+WEB_BIN_S = 60
+WEB_WINDOW_BINS = 7 * 24 * 60
+
+
+def web_traces(checkout, folder):
+    """Writes the `--web` set's CSVs into `folder` (rule in the module docs); returns paths."""
+    import bz2
+    import datetime
+    import io
+    import tarfile
+
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, archive, first_day in WEB_SOURCES:
+        with open(os.path.join(checkout, archive), "rb") as f:
+            with tarfile.open(fileobj=io.BytesIO(bz2.decompress(f.read()))) as tar:
+                member = next(m for m in tar.getmembers() if m.name.endswith("workload.txt"))
+                per_second = [int(x) for x in tar.extractfile(member).read().split()]
+        per_bin = [
+            sum(per_second[i : i + WEB_BIN_S]) for i in range(0, len(per_second), WEB_BIN_S)
+        ]
+        if len(per_second) % WEB_BIN_S:
+            per_bin.pop()  # an incomplete last minute
+        start = datetime.datetime.fromisoformat(first_day)
+        for w in range(len(per_bin) // WEB_WINDOW_BINS):
+            rows = per_bin[w * WEB_WINDOW_BINS : (w + 1) * WEB_WINDOW_BINS]
+            t0 = start + datetime.timedelta(seconds=w * WEB_WINDOW_BINS * WEB_BIN_S)
+            path = os.path.join(folder, f"{name}_week{w + 1}.csv")
+            with open(path, "w", encoding="utf-8") as out:
+                out.write("timestamp,value\n")
+                for i, v in enumerate(rows):
+                    t = t0 + datetime.timedelta(seconds=i * WEB_BIN_S)
+                    out.write(f"{t:%Y-%m-%d %H:%M:%S},{v}\n")
+            paths.append(path)
+    return paths
+
 REVERSAL_BOUND = 1.25
 
 
@@ -139,12 +196,15 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--traces", help="a directory of timestamp,value CSV traces")
     src.add_argument("--nab", help="a checkout of numenta/NAB; reads the held-out set")
+    src.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
     ap.add_argument("--set", default="held_out", choices=sorted(SETS), help="the NAB set (--nab)")
     ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
     args = ap.parse_args()
 
     if args.nab:
         traces = [os.path.join(args.nab, "data", p) for p in SETS[args.set]]
+    elif args.web:
+        traces = web_traces(args.web, os.path.join(args.out, "traces"))
     else:
         traces = sorted(
             os.path.join(args.traces, f) for f in os.listdir(args.traces) if f.endswith(".csv")

@@ -11,7 +11,7 @@ use echoflow_operators::autoscale::forecast::moving_average::MovingAverage;
 use echoflow_operators::autoscale::forecast::{Forecaster, default_forecasters};
 use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::policy::{Policy, build};
-use echoflow_operators::autoscale::predictive::{Predictive, PredictiveParams};
+use echoflow_operators::autoscale::predictive::{Overflow, Predictive, PredictiveParams};
 use echoflow_operators::autoscale::threshold::ThresholdPolicy;
 use echoflow_operators::autoscale::utilization::{
     FleetView, IntervalAggregator, PodPhase, PodSample,
@@ -562,4 +562,91 @@ proptest! {
         let high = hpa.raw_recommendation(&view(shed + extra)).unwrap().replicas;
         prop_assert!(high >= low);
     }
+}
+
+#[test]
+fn the_hold_cap_releases_to_hpa_stabilised_recommendation_after_a_spike() {
+    // Open loop, 8 replicas: 0.7 for 30 evaluations, a spike of 3.0 (24 replicas' worth, HPA's
+    // raw recommendation clamped to 10) for 10, then 0.1 (raw ⌈8 · 0.1 / 0.7⌉ = 2). The spike's
+    // under-forecasts keep the default's margin above 8 replicas' worth for minutes; with the
+    // cap (`hpa_hold_cap`) a scale-down never holds more than the highest raw recommendation
+    // of the last 300 s, so 20 evaluations after the spike it releases to the floor, 2.
+    let cfg = predictive_config();
+    let capped_params = PredictiveParams {
+        hpa_hold_cap: true,
+        ..PredictiveParams::default()
+    };
+    let mut capped = Predictive::with(&cfg, capped_params, default_forecasters());
+    let mut plain = Predictive::new(&cfg);
+    let hpa = Hpa::new(&cfg);
+    let view = |i: u64| match i {
+        1..=30 => fleet(8, 0.7),
+        31..=40 => fleet(8, 3.0),
+        _ => fleet(8, 0.1),
+    };
+    assert_eq!(hpa.raw_recommendation(&view(41)).unwrap().replicas, 2);
+    for i in 1..=80u64 {
+        let dc = capped.evaluate(i * 15_000, &view(i));
+        let dp = plain.evaluate(i * 15_000, &view(i));
+        if i >= 61 {
+            // The last spike evaluation (40) left the 300 s window at the 60th.
+            assert_eq!(dc.to, 2, "evaluation {i}: {}", dc.reason);
+        }
+        if i == 61 {
+            assert!(
+                dp.to > 2,
+                "without the cap the spike's margin still holds: {}",
+                dp.reason
+            );
+        }
+    }
+}
+
+#[test]
+fn the_window_max_margin_holds_at_least_the_mean_margin_on_noise() {
+    // Open loop, 8 replicas, the load alternating every minute (4 evaluations) between 0.3 and
+    // 0.6: periodic with a period (8 evaluations) inside the 300 s window, so the largest
+    // under-forecast of the window is at least the EWMA mean of the same values, and the
+    // window-max margin (`window_max_margin`) never releases below the default.
+    let cfg = predictive_config();
+    let wmax_params = PredictiveParams {
+        window_max_margin: true,
+        ..PredictiveParams::default()
+    };
+    let mut wmax = Predictive::with(&cfg, wmax_params, default_forecasters());
+    let mut mean = Predictive::new(&cfg);
+    let mut more = 0;
+    for i in 1..=200u64 {
+        let v = fleet(8, if (i / 4) % 2 == 0 { 0.3 } else { 0.6 });
+        let dw = wmax.evaluate(i * 15_000, &v);
+        let dm = mean.evaluate(i * 15_000, &v);
+        if i > 60 {
+            assert!(dw.to >= dm.to, "evaluation {i}: {} < {}", dw.to, dm.to);
+            more += usize::from(dw.to > dm.to);
+        }
+    }
+    assert!(more > 0, "the window maximum should hold more somewhere");
+}
+
+#[test]
+fn clipping_observations_at_the_full_fleet_bounds_what_the_forecasters_learn() {
+    // 8 replicas at 3.0 (24 replicas' worth, beyond the 10 the fleet can have) for 40
+    // evaluations. Both policies ask for the full fleet; with `Overflow::ClipObservation` the
+    // ensemble has seen a constant 10 and forecasts 10, by default it has seen 24.
+    let cfg = predictive_config();
+    let clip_params = PredictiveParams {
+        overflow: Overflow::ClipObservation,
+        ..PredictiveParams::default()
+    };
+    let mut clipped = Predictive::with(&cfg, clip_params, default_forecasters());
+    let mut plain = Predictive::new(&cfg);
+    for i in 1..=40u64 {
+        let v = fleet(8, 3.0);
+        assert_eq!(clipped.evaluate(i * 15_000, &v).to, 10);
+        assert_eq!(plain.evaluate(i * 15_000, &v).to, 10);
+    }
+    let f_clipped = clipped.ensemble().forecast(1).unwrap();
+    let f_plain = plain.ensemble().forecast(1).unwrap();
+    assert!((f_clipped - 10.0).abs() < 1e-6, "{f_clipped}");
+    assert!((f_plain - 24.0).abs() < 1e-6, "{f_plain}");
 }

@@ -11,6 +11,13 @@
 //! - `confidence` = 1 − min(1, RMSE / mean |y|) (EWMA of |y| with the same decay): 1 when the
 //!   horizon forecasts are exact, 0 when their error is as large as the signal;
 //! - `nrmse` over the whole run = RMSE / population standard deviation of the targets (SPEC §5).
+//!
+//! It also tracks the expected under-forecast max(0, y − ŷ) at the horizon (the predictive
+//! policy's scale-down margin), optionally measured on values clipped at a cap (the full
+//! fleet's capacity: [`Ensemble::with_under_forecast_cap`]) and, when asked for
+//! ([`Ensemble::with_path_tracking`]), over the whole forecast path
+//! ([`Ensemble::under_forecast_path`]: the largest excess of the load over F_t(k), k = 1..h).
+//! Both are echoflow's own measures (session 6, BENCHMARKS.md "Fourth round"), off by default.
 
 use std::collections::VecDeque;
 
@@ -56,6 +63,13 @@ pub struct Ensemble {
     history: VecDeque<f64>,
     persistence_mse: Option<f64>,
     under_mean: Option<f64>,
+    under_cap: Option<f64>,
+    /// Forecast paths F_t(1..=h) not yet fully realised, with the largest excess y − F so far.
+    paths: VecDeque<(Vec<f64>, f64)>,
+    under_path_mean: Option<f64>,
+    track_paths: bool,
+    last_under: Option<f64>,
+    last_under_path: Option<f64>,
 }
 
 impl std::fmt::Debug for Ensemble {
@@ -113,7 +127,27 @@ impl Ensemble {
             history: VecDeque::with_capacity(horizon + 1),
             persistence_mse: None,
             under_mean: None,
+            under_cap: None,
+            paths: VecDeque::with_capacity(horizon + 1),
+            under_path_mean: None,
+            track_paths: false,
+            last_under: None,
+            last_under_path: None,
         }
+    }
+
+    /// Measures the under-forecast ([`Ensemble::under_forecast`]) on values clipped at `cap`:
+    /// max(0, min(y, cap) − min(ŷ, cap)). The other scores are unaffected.
+    pub fn with_under_forecast_cap(mut self, cap: Option<f64>) -> Self {
+        self.under_cap = cap;
+        self
+    }
+
+    /// Tracks [`Ensemble::under_forecast_path`] (h combined forecasts per observation, so off
+    /// unless asked for).
+    pub fn with_path_tracking(mut self, on: bool) -> Self {
+        self.track_paths = on;
+        self
     }
 
     /// The horizon the members are scored at.
@@ -137,11 +171,30 @@ impl Ensemble {
         {
             let e2 = (y - p) * (y - p);
             self.mse = Some(ewma(self.mse, e2, decay));
-            self.under_mean = Some(ewma(self.under_mean, (y - p).max(0.0), decay));
+            let under = match self.under_cap {
+                Some(c) => (y.min(c) - p.min(c)).max(0.0),
+                None => (y - p).max(0.0),
+            };
+            self.under_mean = Some(ewma(self.under_mean, under, decay));
+            self.last_under = Some(under);
             self.n += 1;
             self.sum_y += y;
             self.sum_y2 += y * y;
             self.sum_e2 += e2;
+        }
+        // Realise the pending paths: path j (oldest first) was made len − j observations ago.
+        let len = self.paths.len();
+        for (j, (path, excess)) in self.paths.iter_mut().enumerate() {
+            let k = len - j; // steps ahead this observation is for that path
+            if let Some(&f) = path.get(k - 1) {
+                *excess = excess.max(y - f);
+            }
+        }
+        if self.paths.len() >= h
+            && let Some((_, excess)) = self.paths.pop_front()
+        {
+            self.under_path_mean = Some(ewma(self.under_path_mean, excess.max(0.0), decay));
+            self.last_under_path = Some(excess.max(0.0));
         }
         self.mean_abs = Some(ewma(self.mean_abs, y.abs(), decay));
         if self.history.len() >= h
@@ -157,6 +210,15 @@ impl Ensemble {
         }
         let p = self.forecast(h);
         self.pending.push_back(p);
+        if !self.track_paths {
+            return;
+        }
+        let path: Vec<f64> = (1..=h).map_while(|k| self.forecast(k)).collect();
+        if path.len() == h {
+            self.paths.push_back((path, f64::NEG_INFINITY));
+        } else {
+            self.paths.clear();
+        }
     }
 
     /// Weights of the members (summing to 1 over those with a forecast), in member order.
@@ -259,6 +321,20 @@ impl Ensemble {
     /// lately come in above what was forecast for it. 0 before the first score.
     pub fn under_forecast(&self) -> f64 {
         self.under_mean.unwrap_or(0.0)
+    }
+
+    /// Expected under-forecast over the whole horizon path: the tracked mean (same EWMA weight)
+    /// of max(0, max_{k=1..h} (y_{t+k} − F_t(k))), by how much the load lately came in above the
+    /// forecast at *some* step of the next horizon. 0 before the first full path, and always 0
+    /// without [`Ensemble::with_path_tracking`].
+    pub fn under_forecast_path(&self) -> f64 {
+        self.under_path_mean.unwrap_or(0.0)
+    }
+
+    /// The under-forecasts scored by the last observation: at the horizon point and (with path
+    /// tracking) over the path that ended with it; `None` until scored.
+    pub fn last_under_forecasts(&self) -> (Option<f64>, Option<f64>) {
+        (self.last_under, self.last_under_path)
     }
 
     /// 1 − min(1, RMSE / mean |y|); 0 before the first score.
@@ -408,5 +484,46 @@ mod tests {
         }
         assert_eq!(e.skill(), 0.0);
         assert_eq!(e.under_forecast(), 0.0);
+    }
+
+    fn persistence_only(horizon: usize) -> Ensemble {
+        Ensemble::new(
+            vec![Box::new(Persistence::default())],
+            horizon,
+            Selection::Blend,
+            1.0, // EWMA weight 1: the tracked means are the last values
+        )
+        .with_path_tracking(true)
+    }
+
+    #[test]
+    fn the_path_under_forecast_sees_an_excess_inside_the_horizon() {
+        // Persistence at h = 2 on 1, 1, 1, 5, 1: the forecast made at the third 1 (for the
+        // next two steps: 1, 1) is exceeded by 4 one step ahead, though not at the horizon
+        // point itself (the 1 two steps ahead). The point measure sees 0, the path measure 4.
+        let mut e = persistence_only(2);
+        for y in [1.0, 1.0, 1.0, 5.0, 1.0] {
+            e.observe(y);
+        }
+        assert_eq!(e.under_forecast(), 0.0);
+        assert_eq!(e.under_forecast_path(), 4.0);
+        // The next path (made at the 5: forecast 5, 5) sees 1, 1: no excess.
+        e.observe(1.0);
+        assert_eq!(e.under_forecast_path(), 0.0);
+    }
+
+    #[test]
+    fn the_under_forecast_cap_clips_both_sides_at_the_cap() {
+        // Persistence at h = 1 on 2 then 30: the error is 28, clipped at 10 it is 10 − 2 = 8.
+        let mut plain = persistence_only(1);
+        let mut capped = persistence_only(1).with_under_forecast_cap(Some(10.0));
+        for y in [2.0, 30.0] {
+            plain.observe(y);
+            capped.observe(y);
+        }
+        assert_eq!(plain.under_forecast(), 28.0);
+        assert_eq!(capped.under_forecast(), 8.0);
+        // Only the under-forecast is clipped: the squared error is the same.
+        assert_eq!(plain.rmse(), capped.rmse());
     }
 }
