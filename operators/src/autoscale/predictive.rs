@@ -353,13 +353,7 @@ impl Policy for Predictive {
             if let Some(r) = raw {
                 self.raws.push_back((now, r));
             }
-            while self
-                .raws
-                .front()
-                .is_some_and(|&(t, _)| t + self.down_window_ms <= now)
-            {
-                self.raws.pop_front();
-            }
+            drop_older(&mut self.raws, now, self.down_window_ms);
         }
         let (rec_down, window) = match self.down_margin {
             None => (rec, self.down_window_ms),
@@ -376,13 +370,7 @@ impl Policy for Predictive {
                     if let Some(x) = if self.path_margin { path } else { point } {
                         self.unders.push_back((now, x));
                     }
-                    while self
-                        .unders
-                        .front()
-                        .is_some_and(|&(t, _)| t + self.down_window_ms <= now)
-                    {
-                        self.unders.pop_front();
-                    }
+                    drop_older(&mut self.unders, now, self.down_window_ms);
                     self.unders.iter().map(|&(_, x)| x).fold(0.0, f64::max)
                 } else if self.path_margin {
                     self.ensemble.under_forecast_path()
@@ -395,9 +383,7 @@ impl Policy for Predictive {
         };
         self.recent.push_back((now, rec_down));
         let keep = self.down_window_ms.max(self.short_down_window_ms);
-        while self.recent.front().is_some_and(|&(t, _)| t + keep <= now) {
-            self.recent.pop_front();
-        }
+        drop_older(&mut self.recent, now, keep);
         let (to, reason) = if rec > current || hpa_up.is_some() {
             let to = rec.max(hpa_up.unwrap_or(0));
             let why = if hpa_up.is_some_and(|r| r >= rec) {
@@ -442,5 +428,12 @@ impl Policy for Predictive {
             self.last_up = Some(now);
         }
         d
+    }
+}
+
+/// Drops the entries of a time-ordered window that are `window_ms` or more older than `now`.
+fn drop_older<T>(q: &mut VecDeque<(u64, T)>, now: u64, window_ms: u64) {
+    while q.front().is_some_and(|&(t, _)| t + window_ms <= now) {
+        q.pop_front();
     }
 }
