@@ -17,7 +17,10 @@ use crate::watermark::{Arrival, Watermarks};
 use std::num::NonZeroU64;
 use std::ops::{Deref, DerefMut};
 use std::time::{SystemTime, UNIX_EPOCH};
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::Stream;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::OutputBuilderSession;
 
 /// When a record arrived at its source: wall-clock microseconds since the Unix epoch, or none.
 ///
@@ -166,6 +169,27 @@ impl<T> Ingested<T> {
 
 /// The stream a source produces.
 pub type IngestStream<'scope, T> = Stream<'scope, u64, Vec<Ingested<T>>>;
+
+/// Hands a source's batch of `(time, item)` to its output: sorted by time (stable, so read
+/// order within a time is kept), one session per timestamp, in one pass (draining a prefix at a
+/// time would shift the rest of the batch each time: quadratic in the timestamps per batch).
+/// Leaves `batch` empty, its capacity kept for the next activation.
+pub(crate) fn give_by_time<D: 'static>(
+    batch: &mut Vec<(u64, D)>,
+    cap: &Capability<u64>,
+    output: &mut OutputBuilderSession<'_, u64, CapacityContainerBuilder<Vec<D>>>,
+) {
+    batch.sort_by_key(|(t, _)| *t);
+    let mut items = batch.drain(..).peekable();
+    while let Some((t, first)) = items.next() {
+        let at = cap.delayed(&t);
+        let mut session = output.session(&at);
+        session.give(first);
+        while let Some((_, item)) = items.next_if(|(u, _)| *u == t) {
+            session.give(item);
+        }
+    }
+}
 
 /// Classifies one read record. `now_time` is the worker's current capability time; returns the
 /// time to send the item at and the item, with no arrival ([`Ingested::set_received`] adds one).

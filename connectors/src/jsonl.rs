@@ -11,8 +11,8 @@
 //!   of workers.
 
 use crate::dead_letter::Origin;
-use crate::ingest::classify;
 use crate::ingest::{IngestStream, Ingested};
+use crate::ingest::{classify, give_by_time};
 use crate::schema::FieldError;
 use crate::watermark::Watermarks;
 use serde::Serialize;
@@ -133,18 +133,7 @@ where
                         now_time,
                     ));
                 }
-                // One session per timestamp, in one pass (draining a prefix at a time would
-                // shift the rest of the batch each time: quadratic in the timestamps per batch).
-                batch.sort_by_key(|(t, _)| *t);
-                let mut items = batch.drain(..).peekable();
-                while let Some((t, first)) = items.next() {
-                    let at = c.delayed(&t);
-                    let mut session = output.session(&at);
-                    session.give(first);
-                    while let Some((_, item)) = items.next_if(|(u, _)| *u == t) {
-                        session.give(item);
-                    }
-                }
+                give_by_time(&mut batch, c, output);
                 if eof {
                     cap = None;
                 } else {

@@ -41,7 +41,7 @@ use super::lag::consumer_lags;
 use super::ledger::OffsetLedger;
 use crate::dead_letter::Origin;
 pub use crate::ingest::{IngestStream, Ingested, Record};
-use crate::ingest::{ReceivedAt, classify};
+use crate::ingest::{ReceivedAt, classify, give_by_time};
 use crate::schema::FieldError;
 use crate::watermark::Watermarks;
 use rdkafka::ClientContext;
@@ -401,18 +401,7 @@ where
                     state.ledger.consumed(p, msg.offset(), time);
                     batch.push((time, item));
                 }
-                // One session per timestamp, in one pass (draining a prefix at a time would
-                // shift the rest of the batch each time: quadratic in the timestamps per batch).
-                batch.sort_by_key(|(t, _)| *t);
-                let mut items = batch.drain(..).peekable();
-                while let Some((t, first)) = items.next() {
-                    let at = c.delayed(&t);
-                    let mut session = output.session(&at);
-                    session.give(first);
-                    while let Some((_, item)) = items.next_if(|(u, _)| *u == t) {
-                        session.give(item);
-                    }
-                }
+                give_by_time(&mut batch, c, output);
                 for (&p, since) in &caught_up {
                     if since.is_some_and(|t| now.duration_since(t) >= config.idle_timeout) {
                         marks.set_idle(p, true);
