@@ -22,10 +22,12 @@
 //! cycles on Zen 3, so tens of µs: several 500-unit steps) and then yields the core between checks, because the development machine is
 //! shared (2 cores) and a pure spin would steal the core from the thread it waits for. This is
 //! not rayon: a `rayon` join per step would add a task hand-off and a wake-up per step
-//! (expected µs, not measured here), the size of the work itself at 500 units. Measured on the
-//! shared 2-vCPU development machine (BENCHMARKS.md, "SELL-C-σ kernel and row-parallel
-//! steps"): 2 threads are slower than 1 there, because a step needs both threads running at
-//! once; use `T` > 1 only with dedicated cores. Deviation from ReservoirPy: ReservoirPy (SciPy's
+//! (expected µs, not measured here), the size of the work itself at 500 units. Measured
+//! (BENCHMARKS.md): on the quiet 2-vCPU development machine 2 threads are 1.8–1.9× faster
+//! than 1 (500 units: 5.3 against 9.8 µs per step; 2000: 70 against 127 µs; "Quiet machine
+//! (session 7)"), but slower than 1 when other processes compete for the cores ("SELL-C-σ
+//! kernel and row-parallel steps"), because a step needs both threads running at once; use
+//! `T` > 1 only with dedicated cores. Deviation from ReservoirPy: ReservoirPy (SciPy's
 //! `csr_matvec`) runs one sequence on one thread; BENCHMARKS.md reports the 1-thread and
 //! `T`-thread ratios separately.
 
