@@ -262,8 +262,13 @@ fn simulate_errors_are_one_clear_line() {
 
 /// `simulate --policy hpa` on `trace` with `--config cfg`, in an empty environment.
 fn simulate_hpa_with(trace: &Path, cfg: &Path, out: &Path) -> std::process::Output {
+    simulate_with("hpa", trace, cfg, out)
+}
+
+/// `simulate --policy policy` on `trace` with `--config cfg`, in an empty environment.
+fn simulate_with(policy: &str, trace: &Path, cfg: &Path, out: &Path) -> std::process::Output {
     echoflow()
-        .args(["simulate", "--policy", "hpa", "--trace"])
+        .args(["simulate", "--policy", policy, "--trace"])
         .arg(trace)
         .arg("--config")
         .arg(cfg)
@@ -304,4 +309,37 @@ fn simulate_reads_autoscaler_and_simulate_from_the_config() {
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("autoscaler.max_replicas = 0"), "{err}");
+}
+
+#[test]
+fn early_scale_down_false_reaches_the_predictive_policy() {
+    let trace = traces_dir().join("elb_request_count_8c0756.csv");
+    let dir = out_dir("early");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let summary = |early: bool| {
+        let cfg = dir.join(format!("early_{early}.toml"));
+        std::fs::write(&cfg, format!("[autoscaler]\nearly_scale_down = {early}\n"))
+            .expect("write config");
+        let out = dir.join(format!("out_{early}"));
+        let run = simulate_with("predictive", &trace, &cfg, &out);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+        serde_json::from_str::<serde_json::Value>(&text).expect("summary is JSON")
+    };
+    let (early, late) = (summary(true), summary(false));
+    assert_eq!(early["parameters"]["autoscaler"]["early_scale_down"], true);
+    assert_eq!(late["parameters"]["autoscaler"]["early_scale_down"], false);
+    // Holding for the stabilisation window changes the run (the early release is what wins
+    // predictive its replica-minutes on this trace: BENCHMARKS.md).
+    assert!(
+        num(&late, "replica_minutes") > num(&early, "replica_minutes"),
+        "late {} vs early {}",
+        num(&late, "replica_minutes"),
+        num(&early, "replica_minutes")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -350,15 +350,16 @@ fn predictive_releases_capacity_one_horizon_after_a_drop_by_default() {
         ..PredictiveParams::default()
     };
     let mut late = Predictive::with(&cfg, late_params, default_forecasters());
+    // `autoscaler.early_scale_down = false` is the same policy as `down_margin: None`.
+    let keyed_cfg = AutoscalerConfig {
+        early_scale_down: false,
+        ..predictive_config()
+    };
+    let mut keyed = Predictive::new(&keyed_cfg);
     for i in 1..30u64 {
-        assert_eq!(
-            early.evaluate(i * 15_000, &fleet(8, 0.7)).action,
-            Action::Hold
-        );
-        assert_eq!(
-            late.evaluate(i * 15_000, &fleet(8, 0.7)).action,
-            Action::Hold
-        );
+        for p in [&mut early, &mut late, &mut keyed] {
+            assert_eq!(p.evaluate(i * 15_000, &fleet(8, 0.7)).action, Action::Hold);
+        }
     }
     let first_down = |p: &mut Predictive| {
         (30..60u64).find_map(|i| {
@@ -367,7 +368,12 @@ fn predictive_releases_capacity_one_horizon_after_a_drop_by_default() {
         })
     };
     let (i_early, to_early) = first_down(&mut early).expect("early scale-down");
-    let (i_late, _) = first_down(&mut late).expect("scale-down after the window");
+    let (i_late, to_late) = first_down(&mut late).expect("scale-down after the window");
+    assert_eq!(
+        first_down(&mut keyed),
+        Some((i_late, to_late)),
+        "early_scale_down = false holds for the stabilisation window"
+    );
     // The last evaluation that needed 8 was the 29th; its R↓ leaves the 75 s window at the 34th.
     assert_eq!(
         i_early, 34,

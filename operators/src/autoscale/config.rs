@@ -130,6 +130,10 @@ pub struct AutoscalerConfig {
     pub scale_down_stabilization_ms: u64,
     /// `predictive`: how far ahead to provision (75 s = 60 s start-up + one interval).
     pub horizon_ms: u64,
+    /// `predictive`: release replicas once the forecast has allowed it for one horizon
+    /// (`true`, echoflow's default) instead of after `scale_down_stabilization_ms` as HPA does.
+    /// Added key: `false` suits load that is noisy from minute to minute (BENCHMARKS.md).
+    pub early_scale_down: bool,
     /// `[autoscaler.cost]`.
     pub cost: CostConfig,
     /// `[autoscaler.behavior]`: HPA scaling rules.
@@ -153,6 +157,7 @@ impl Default for AutoscalerConfig {
             tolerance: 0.1,
             scale_down_stabilization_ms: 300_000,
             horizon_ms: 75_000,
+            early_scale_down: true,
             cost: CostConfig::default(),
             behavior: BehaviorConfig::default(),
         }

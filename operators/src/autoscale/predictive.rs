@@ -237,9 +237,18 @@ impl std::fmt::Debug for Predictive {
 }
 
 impl Predictive {
-    /// The policy with the built-in forecasters and default tunables.
+    /// The policy with the built-in forecasters and default tunables, except the early
+    /// scale-down, which `autoscaler.early_scale_down` turns off (`false`: `down_margin`
+    /// `None`, HPA's stabilisation window).
     pub fn new(config: &AutoscalerConfig) -> Self {
-        Self::with(config, PredictiveParams::default(), default_forecasters())
+        let params = PredictiveParams {
+            down_margin: config
+                .early_scale_down
+                .then_some(PredictiveParams::default().down_margin)
+                .flatten(),
+            ..PredictiveParams::default()
+        };
+        Self::with(config, params, default_forecasters())
     }
 
     /// The policy with explicit tunables and forecasters.

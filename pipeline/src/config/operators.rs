@@ -183,6 +183,7 @@ mod tests {
             policy = "predictive"
             max_replicas = 7
             horizon_ms = 90000
+            early_scale_down = false
             [autoscaler.cost]
             enabled = true
             [autoscaler.behavior.scale_up]
@@ -198,8 +199,13 @@ mod tests {
         let a = c.autoscaler_params().unwrap();
         assert_eq!(a.policy.as_str(), "predictive");
         assert_eq!(
-            (a.max_replicas, a.horizon_ms, a.cost.enabled),
-            (7, 90_000, true)
+            (
+                a.max_replicas,
+                a.horizon_ms,
+                a.early_scale_down,
+                a.cost.enabled
+            ),
+            (7, 90_000, false, true)
         );
         let s = c.simulate_params().unwrap();
         assert_eq!((s.capacity_rps, s.slo_ms), (50.0, 500));

@@ -340,6 +340,7 @@ pub const KEYS: &[KeySpec] = &[
     key("autoscaler.tolerance", F, FRACTION_BELOW_1),
     key("autoscaler.scale_down_stabilization_ms", I, ms(0, HOUR_MS)),
     key("autoscaler.horizon_ms", I, ms(0, DAY_MS)),
+    key("autoscaler.early_scale_down", B, BOOL),
     key("autoscaler.cost.enabled", B, BOOL),
     key(
         "autoscaler.cost.replica_minute",

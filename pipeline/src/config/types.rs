@@ -400,6 +400,7 @@ pub struct Autoscaler {
     pub tolerance: f64,
     pub scale_down_stabilization_ms: u64,
     pub horizon_ms: u64,
+    pub early_scale_down: bool,
     pub cost: Cost,
     pub behavior: Behavior,
 }
@@ -421,6 +422,7 @@ impl Default for Autoscaler {
             tolerance: 0.1,
             scale_down_stabilization_ms: 300_000,
             horizon_ms: 75_000,
+            early_scale_down: true,
             cost: Cost::default(),
             behavior: Behavior::default(),
         }
