@@ -35,6 +35,9 @@ outage of 1-3 August 1995 (zeros) stays in its week.
     git clone https://github.com/reconfigurable-ml-pipeline/web-service-datasets /tmp/wsd
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --web /tmp/wsd
 
+`--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
+early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
+
 Standard library only. Exit status 0 whatever the outcome (it is a measurement, not a test).
 """
 
@@ -159,11 +162,12 @@ def web_traces(checkout, folder):
 REVERSAL_BOUND = 1.25
 
 
-def simulate(binary, trace, policy, out):
-    """Runs one simulation and returns its summary.json as a dict."""
+def simulate(binary, trace, policy, out, config=None):
+    """Runs one simulation (with `--config config` if given) and returns its summary.json."""
     folder = os.path.join(out, f"{os.path.splitext(os.path.basename(trace))[0]}-{policy}")
+    extra = ["--config", config] if config else []
     done = subprocess.run(
-        [binary, "simulate", "--trace", trace, "--policy", policy, "--out", folder],
+        [binary, "simulate", "--trace", trace, "--policy", policy, "--out", folder, *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -199,6 +203,10 @@ def main():
     src.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
     ap.add_argument("--set", default="held_out", choices=sorted(SETS), help="the NAB set (--nab)")
     ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
+    ap.add_argument(
+        "--config",
+        help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
+    )
     args = ap.parse_args()
 
     if args.nab:
@@ -221,7 +229,10 @@ def main():
     print("| trace | violation min p / h | replica-min above floor p / h | reversals p / h | dominates |")
     print("|---|---:|---:|---:|---|")
     for t in traces:
-        s = {pol: simulate(args.bin, t, pol, args.out) for pol in ("hpa", "predictive")}
+        s = {
+            pol: simulate(args.bin, t, pol, args.out, args.config)
+            for pol in ("hpa", "predictive")
+        }
         for pol in s:
             for k in keys:
                 total[pol][k] += s[pol][k]
