@@ -615,12 +615,18 @@ fn the_window_max_margin_holds_at_least_the_mean_margin_on_noise() {
     // under-forecast of the window is at least the EWMA mean of the same values, and the
     // window-max margin (`window_max_margin`) never releases below the default.
     let cfg = predictive_config();
-    let wmax_params = PredictiveParams {
-        window_max_margin: true,
+    // The rise guard (on by default) would hold both for the whole window on this load: off
+    // for both, so that the margins alone differ.
+    let mean_params = PredictiveParams {
+        rise_guard: false,
         ..PredictiveParams::default()
     };
+    let wmax_params = PredictiveParams {
+        window_max_margin: true,
+        ..mean_params
+    };
     let mut wmax = Predictive::with(&cfg, wmax_params, default_forecasters());
-    let mut mean = Predictive::new(&cfg);
+    let mut mean = Predictive::with(&cfg, mean_params, default_forecasters());
     let mut more = 0;
     for i in 1..=200u64 {
         let v = fleet(8, if (i / 4) % 2 == 0 { 0.3 } else { 0.6 });
@@ -655,4 +661,47 @@ fn clipping_observations_at_the_full_fleet_bounds_what_the_forecasters_learn() {
     let f_plain = plain.ensemble().forecast(1).unwrap();
     assert!((f_clipped - 10.0).abs() < 1e-6, "{f_clipped}");
     assert!((f_plain - 24.0).abs() < 1e-6, "{f_plain}");
+}
+
+#[test]
+fn predictive_rides_out_a_rise_within_the_window_as_hpa_does() {
+    // 8 replicas at 0.7, then the load falls to 0.2 of 8, rises for one evaluation to 0.3
+    // (HPA's raw recommendation 3 → 4, still far below 8: no scale-up) and falls back. Without
+    // the rise guard the early rule releases one horizon after the last high recommendation;
+    // with it (the default) the rise keeps the release for HPA's 300 s window, as HPA keeps it.
+    let cfg = predictive_config();
+    let unguarded_params = PredictiveParams {
+        rise_guard: false,
+        ..PredictiveParams::default()
+    };
+    let mut guarded = Predictive::new(&cfg);
+    let mut unguarded = Predictive::with(&cfg, unguarded_params, default_forecasters());
+    let mut hpa = build(&AutoscalerConfig {
+        policy: PolicyKind::Hpa,
+        ..AutoscalerConfig::default()
+    });
+    let load = |i: u64| match i {
+        1..=29 => 0.7,
+        32 => 0.3,
+        _ => 0.2,
+    };
+    let first_down = |p: &mut dyn Policy| {
+        (1..80u64).find_map(|i| {
+            let d = p.evaluate(i * 15_000, &fleet(8, load(i)));
+            (d.action == Action::ScaleDown).then_some((i, d.to))
+        })
+    };
+    let (i_unguarded, _) = first_down(&mut unguarded).expect("early scale-down");
+    let (i_guarded, to_guarded) = first_down(&mut guarded).expect("scale-down after the window");
+    let (i_hpa, to_hpa) = first_down(hpa.as_mut()).expect("HPA scales down");
+    assert_eq!(i_unguarded, 34, "one horizon after the 29th evaluation");
+    assert_eq!(i_hpa, 49, "HPA's 300 s window after the 29th");
+    assert_eq!(
+        i_guarded, i_hpa,
+        "the rise at the 32nd keeps the release for HPA's window"
+    );
+    assert!(
+        to_guarded <= to_hpa,
+        "capped at HPA's stabilised recommendation: {to_guarded} vs {to_hpa}"
+    );
 }

@@ -55,6 +55,18 @@
 //!   scale-up of its own, predictive holds the highest R↓ of that whole window instead, as HPA
 //!   would: a scale-up means the load just came in above the capacity, and releasing it at once
 //!   is what reversals are made of.
+//! - **Rise guard.** Within `scale_down_stabilization_ms` (300 s) after HPA's raw
+//!   recommendation rose from one evaluation to the next, there is no early scale-down (the
+//!   hold is the highest R↓ of the whole window) and the hold is capped at HPA's stabilised
+//!   recommendation (the highest raw recommendation of that window) or the forecast's own
+//!   recommendation R, whichever is higher: while the load fluctuates faster than HPA's
+//!   window, predictive rides it out as HPA does, holding no more than HPA would beyond what
+//!   the forecast asks for ([`PredictiveParams::rise_guard`], default on; only with the early
+//!   scale-down, `autoscaler.early_scale_down`). Why (measured, BENCHMARKS.md "Fifth round"):
+//!   on one-minute web request counts the early release after a quiet minute was wrong often
+//!   enough to cost 1.65× hpa's violation minutes; with the guard 1.13× at 0.996× its
+//!   replica-minutes, while every shared and NAB trace predictive dominated stays dominated
+//!   (3/3, 22/24, 28/28). No constant: the window and the cap are HPA's own.
 //! - Clamped to [min, max]; the cost model may veto a scale-up (`[autoscaler.cost]`).
 //!
 //! Where the defaults come from: p = 0.72, z = 0 and the HPA floor are the earlier measured
@@ -75,7 +87,7 @@
 //! HTTP 1995 and a Twitter stream of 2021, per-minute counts; `benches/autoscale_holdout.py
 //! --web`) showed the early scale-down's weak side: on noisy one-minute rows it releases after
 //! every low minute and the next burst finds the fleet short (predictive 1.65× hpa's violation
-//! minutes there, dominating on 0 of 11). Two mechanisms were addressed, each with no new
+//! minutes there before the rise guard, dominating on 0 of 11). Two mechanisms were addressed, each with no new
 //! constant, and measured on all four sets (BENCHMARKS.md "Fourth round"); neither is the
 //! default because neither keeps dominance elsewhere:
 //! - [`PredictiveParams::overflow`]: load beyond `max_replicas`' worth (a fleet-overflowing
@@ -160,6 +172,9 @@ pub struct PredictiveParams {
     /// A scale-down holds at most HPA's stabilised recommendation (the highest raw
     /// recommendation within the stabilisation window).
     pub hpa_hold_cap: bool,
+    /// The rise guard: within the stabilisation window after HPA's raw recommendation rose,
+    /// no early scale-down, and the hold is capped at HPA's stabilised recommendation.
+    pub rise_guard: bool,
 }
 
 /// How load above what `max_replicas` can serve enters the forecasting state.
@@ -195,6 +210,7 @@ impl Default for PredictiveParams {
             window_max_margin: false,
             guard: true,
             hpa_hold_cap: false,
+            rise_guard: true,
         }
     }
 }
@@ -225,6 +241,9 @@ pub struct Predictive {
     guard: bool,
     hpa_hold_cap: bool,
     raws: VecDeque<(u64, u32)>,
+    rise_guard: bool,
+    last_raw: Option<u32>,
+    last_rise: Option<u64>,
 }
 
 impl std::fmt::Debug for Predictive {
@@ -293,6 +312,9 @@ impl Predictive {
             guard: params.guard,
             hpa_hold_cap: params.hpa_hold_cap,
             raws: VecDeque::new(),
+            rise_guard: params.rise_guard,
+            last_raw: None,
+            last_rise: None,
         }
     }
 
@@ -358,7 +380,16 @@ impl Policy for Predictive {
         d.recommendation = Some(rec);
         let raw = self.hpa.raw_recommendation(view).ok().map(|r| r.replicas);
         let hpa_up = raw.filter(|&r| r > current);
-        if self.hpa_hold_cap {
+        if let Some(r) = raw.filter(|_| self.rise_guard) {
+            if self.last_raw.is_some_and(|before| r > before) {
+                self.last_rise = Some(now);
+            }
+            self.last_raw = Some(r);
+        }
+        let rose = self
+            .last_rise
+            .is_some_and(|t| now < t + self.down_window_ms);
+        if self.hpa_hold_cap || self.rise_guard {
             if let Some(r) = raw {
                 self.raws.push_back((now, r));
             }
@@ -367,8 +398,8 @@ impl Policy for Predictive {
         let (rec_down, window) = match self.down_margin {
             None => (rec, self.down_window_ms),
             Some(m) => {
-                let guarded =
-                    self.guard && self.last_up.is_some_and(|t| now < t + self.down_window_ms);
+                let guarded = rose
+                    || self.guard && self.last_up.is_some_and(|t| now < t + self.down_window_ms);
                 let w = if guarded {
                     self.down_window_ms
                 } else {
@@ -413,6 +444,10 @@ impl Policy for Predictive {
             if self.hpa_hold_cap {
                 let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
                 to = to.min(stabilised);
+            } else if rose && self.down_margin.is_some() {
+                // The rise guard's cap: what HPA holds, or what the forecast needs now.
+                let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
+                to = to.min(stabilised.max(rec));
             }
             match raw.filter(|&r| self.hpa_down_floor && r > to) {
                 Some(r) => (
