@@ -87,9 +87,9 @@
 //! HTTP 1995 and a Twitter stream of 2021, per-minute counts; `benches/autoscale_holdout.py
 //! --web`) showed the early scale-down's weak side: on noisy one-minute rows it releases after
 //! every low minute and the next burst finds the fleet short (predictive 1.65× hpa's violation
-//! minutes there before the rise guard, dominating on 0 of 11). Two mechanisms were addressed, each with no new
-//! constant, and measured on all four sets (BENCHMARKS.md "Fourth round"); neither is the
-//! default because neither keeps dominance elsewhere:
+//! minutes there before the rise guard, dominating on 0 of 11). Two mechanisms were
+//! addressed, each with no new constant, and measured on all four sets (BENCHMARKS.md "Fourth
+//! round"); neither is the default because neither keeps dominance elsewhere:
 //! - [`PredictiveParams::overflow`]: load beyond `max_replicas`' worth (a fleet-overflowing
 //!   spike, whose backlog makes the observed load huge) is clipped at the full fleet's capacity,
 //!   either in the expected under-forecast only ([`Overflow::ClipUnderForecast`]) or in every
@@ -173,7 +173,8 @@ pub struct PredictiveParams {
     /// recommendation within the stabilisation window).
     pub hpa_hold_cap: bool,
     /// The rise guard: within the stabilisation window after HPA's raw recommendation rose,
-    /// no early scale-down, and the hold is capped at HPA's stabilised recommendation.
+    /// no early scale-down, and the hold is capped at HPA's stabilised recommendation or the
+    /// forecast's own recommendation, whichever is higher (only with the early scale-down).
     pub rise_guard: bool,
 }
 
@@ -441,12 +442,11 @@ impl Policy for Predictive {
                 .max()
                 .unwrap_or(rec_down);
             let mut to = held.min(current);
+            let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
             if self.hpa_hold_cap {
-                let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
                 to = to.min(stabilised);
             } else if rose && self.down_margin.is_some() {
                 // The rise guard's cap: what HPA holds, or what the forecast needs now.
-                let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
                 to = to.min(stabilised.max(rec));
             }
             match raw.filter(|&r| self.hpa_down_floor && r > to) {
