@@ -313,7 +313,8 @@ impl Predictive {
             guard: params.guard,
             hpa_hold_cap: params.hpa_hold_cap,
             raws: VecDeque::new(),
-            rise_guard: params.rise_guard,
+            // The guard acts on the early scale-down only: without it, no state to keep.
+            rise_guard: params.rise_guard && params.down_margin.is_some(),
             last_raw: None,
             last_rise: None,
         }
@@ -445,7 +446,7 @@ impl Policy for Predictive {
             let stabilised = self.raws.iter().map(|&(_, r)| r).max().unwrap_or(to);
             if self.hpa_hold_cap {
                 to = to.min(stabilised);
-            } else if rose && self.down_margin.is_some() {
+            } else if rose {
                 // The rise guard's cap: what HPA holds, or what the forecast needs now.
                 to = to.min(stabilised.max(rec));
             }
