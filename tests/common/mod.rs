@@ -4,6 +4,7 @@
 use echoflow_connectors::kafka::KafkaClient;
 use echoflow_connectors::kafka::admin::ensure_topics;
 use echoflow_connectors::kafka::producer::ToolProducer;
+use echoflow_connectors::kafka::retry;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
@@ -93,16 +94,18 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<ReadBack> {
         .set("enable.partition.eof", "true")
         .create()
         .expect("test consumer");
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(30))
-        .expect("metadata");
+    let md = retry::until(Duration::from_secs(30), |left| {
+        consumer.fetch_metadata(Some(topic), left)
+    })
+    .expect("metadata");
     let parts: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
     let mut tpl = TopicPartitionList::new();
     let mut open = 0;
     for &p in &parts {
-        let (lo, hi) = consumer
-            .fetch_watermarks(topic, p, Duration::from_secs(30))
-            .expect("watermarks");
+        let (lo, hi) = retry::until(Duration::from_secs(30), |left| {
+            consumer.fetch_watermarks(topic, p, left)
+        })
+        .expect("watermarks");
         if hi > lo {
             tpl.add_partition_offset(topic, p, Offset::Beginning)
                 .expect("tpl");
@@ -141,16 +144,18 @@ pub fn count(brokers: &str, topic: &str) -> i64 {
         .set("bootstrap.servers", brokers)
         .create()
         .expect("test consumer");
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(30))
-        .expect("metadata");
+    let md = retry::until(Duration::from_secs(30), |left| {
+        consumer.fetch_metadata(Some(topic), left)
+    })
+    .expect("metadata");
     md.topics()[0]
         .partitions()
         .iter()
         .map(|p| {
-            let (lo, hi) = consumer
-                .fetch_watermarks(topic, p.id(), Duration::from_secs(30))
-                .expect("watermarks");
+            let (lo, hi) = retry::until(Duration::from_secs(30), |left| {
+                consumer.fetch_watermarks(topic, p.id(), left)
+            })
+            .expect("watermarks");
             hi - lo
         })
         .sum()

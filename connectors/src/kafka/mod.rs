@@ -18,6 +18,7 @@ pub mod bounds;
 pub mod lag;
 pub mod ledger;
 pub mod producer;
+pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod tap;

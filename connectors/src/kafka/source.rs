@@ -39,6 +39,7 @@ use super::KafkaClient;
 use super::bounds::Bounds;
 use super::lag::consumer_lags;
 use super::ledger::OffsetLedger;
+use super::retry;
 use crate::dead_letter::Origin;
 pub use crate::ingest::{IngestStream, Ingested, Record};
 use crate::ingest::{ReceivedAt, classify, give_by_time};
@@ -264,12 +265,13 @@ where
                 brokers: config.client.brokers.clone(),
                 source,
             })?;
-    let metadata = consumer
-        .fetch_metadata(Some(&config.topic), Duration::from_secs(30))
-        .map_err(|e| SourceError::Metadata {
-            topic: config.topic.clone(),
-            detail: e.to_string(),
-        })?;
+    let metadata = retry::until(Duration::from_secs(30), |left| {
+        consumer.fetch_metadata(Some(&config.topic), left)
+    })
+    .map_err(|e| SourceError::Metadata {
+        topic: config.topic.clone(),
+        detail: e.to_string(),
+    })?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -459,13 +461,13 @@ fn read_bounds(
             source,
         }
     };
-    let committed = consumer
-        .committed_offsets(assigned.clone(), timeout)
-        .map_err(err(mine.first().copied().unwrap_or(0)))?;
+    let committed = retry::until(timeout, |left| {
+        consumer.committed_offsets(assigned.clone(), left)
+    })
+    .map_err(err(mine.first().copied().unwrap_or(0)))?;
     let mut parts = Vec::with_capacity(mine.len());
     for &p in mine {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, p, timeout)
+        let (low, high) = retry::until(timeout, |left| consumer.fetch_watermarks(topic, p, left))
             .map_err(err(p))?;
         let start = match committed.find_partition(topic, p).map(|e| e.offset()) {
             Some(Offset::Offset(o)) if o >= low => o,

@@ -46,12 +46,13 @@ impl TopicTap {
         })?;
         let mut list = TopicPartitionList::new();
         for topic in topics {
-            let md = inner
-                .fetch_metadata(Some(topic), Duration::from_secs(10))
-                .map_err(|source| TapError::Metadata {
-                    topic: topic.to_string(),
-                    source,
-                })?;
+            let md = super::retry::until(Duration::from_secs(10), |left| {
+                inner.fetch_metadata(Some(topic), left)
+            })
+            .map_err(|source| TapError::Metadata {
+                topic: topic.to_string(),
+                source,
+            })?;
             let parts = md
                 .topics()
                 .iter()
