@@ -1,6 +1,9 @@
 //! Timely's cluster mode (issue #8): `replay` as 2 processes × 2 workers on loopback writes the
 //! same files as 1 process with 1 worker.
 
+mod common;
+
+use common::wait_within;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,8 +99,8 @@ fn two_processes_write_what_one_process_writes() {
     };
     let mut second = spawn("1");
     let mut first = spawn("0");
-    assert!(first.wait().expect("process 0").success());
-    assert!(second.wait().expect("process 1").success());
+    assert!(wait_within(&mut first, "process 0").success());
+    assert!(wait_within(&mut second, "process 1").success());
     for f in [
         "admitted",
         "rejections",

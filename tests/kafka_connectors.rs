@@ -75,7 +75,8 @@ fn hundred_thousand_records_two_workers_none_lost() {
         .collect();
     produce(&b, &input, &records);
 
-    let stats = passthrough::run(options(&b, &input, &out, &rej, &dl, 2)).expect("passthrough");
+    let opts = options(&b, &input, &out, &rej, &dl, 2);
+    let stats = within("passthrough", move || passthrough::run(opts)).expect("passthrough");
     let ids = id_counts(&read_all(&b, &out));
     let mut missing_by_partition = BTreeMap::new();
     for i in (0..n).filter(|i| !ids.contains_key(&format!("r{i}"))) {
@@ -153,7 +154,8 @@ fn malformed_records_become_dead_letters_naming_the_field() {
         }
     }
     produce(&b, &input, &records);
-    let stats = passthrough::run(options(&b, &input, &out, &rej, &dl, 2)).expect("passthrough");
+    let opts = options(&b, &input, &out, &rej, &dl, 2);
+    let stats = within("passthrough", move || passthrough::run(opts)).expect("passthrough");
     assert_eq!(stats.dead_letters, bad.len() as u64);
     assert_eq!(stats.forwarded, n - bad.len() as u64);
 

@@ -19,11 +19,12 @@ fn loadgen_membranes_serve_what_run_admits() {
     );
     let cfg = config.to_str().expect("UTF-8 path");
     let mut run = spawn_run(&config);
-    let out = Command::new(env!("CARGO_BIN_EXE_echoflow"))
-        .args(["loadgen", "--config", cfg, "--closed-loop"])
-        .args(["--seconds", "10", "--rate", "400", "--membranes", "2"])
-        .output()
-        .expect("run echoflow loadgen");
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_echoflow"))
+            .args(["loadgen", "--config", cfg, "--closed-loop"])
+            .args(["--seconds", "10", "--rate", "400", "--membranes", "2"]),
+        "echoflow loadgen",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "loadgen failed: {stderr}");
     // Let run finish the last outcomes, then stop it.
@@ -31,7 +32,7 @@ fn loadgen_membranes_serve_what_run_admits() {
     let _ = Command::new("kill")
         .args(["-TERM", &run.id().to_string()])
         .status();
-    let exit = run.wait().expect("wait for echoflow run");
+    let exit = wait_within(&mut run, "echoflow run after SIGTERM");
     assert!(exit.success(), "echoflow run exited with {exit}");
 
     let requests = count(&b, &t[0]);

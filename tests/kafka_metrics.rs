@@ -174,7 +174,7 @@ fn a_live_run_exports_every_series_the_dashboard_queries() {
         .status()
         .expect("kill -TERM");
     assert!(status.success());
-    let exit = child.wait().expect("wait for echoflow");
+    let exit = wait_within(&mut child, "echoflow run after SIGTERM");
     assert!(exit.success(), "echoflow run exited with {exit}");
 
     // (a) The new series, with sane values.

@@ -17,11 +17,12 @@ fn dir(name: &str) -> PathBuf {
 }
 
 fn echoflow(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_echoflow"))
-        .args(args)
-        .env("ECHOFLOW_LOG", "warn")
-        .output()
-        .expect("run echoflow");
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_echoflow"))
+            .args(args)
+            .env("ECHOFLOW_LOG", "warn"),
+        "echoflow",
+    );
     assert!(
         out.status.success(),
         "echoflow {args:?} failed: {}",

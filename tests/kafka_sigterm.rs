@@ -54,7 +54,7 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
         .status()
         .expect("kill -TERM");
     assert!(status.success());
-    let exit = child.wait().expect("wait for echoflow");
+    let exit = wait_within(&mut child, "echoflow run after SIGTERM");
     assert!(
         exit.success(),
         "echoflow run exited with {exit} after SIGTERM"
@@ -62,11 +62,12 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     let first = (count(&b, &t[2]) + count(&b, &t[3])) as usize;
 
     // Restart, bounded: it resumes from the committed offsets.
-    let out = Command::new(env!("CARGO_BIN_EXE_echoflow"))
-        .args(["run", "--workers", "2", "--until-eof", "--config"])
-        .arg(&config)
-        .output()
-        .expect("restart echoflow run");
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_echoflow"))
+            .args(["run", "--workers", "2", "--until-eof", "--config"])
+            .arg(&config),
+        "the restarted echoflow run",
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -10,7 +10,9 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The broker the tests use: `ECHOFLOW_TEST_BROKERS`, default 127.0.0.1:9092 (the one
@@ -34,6 +36,64 @@ pub fn broker() -> Option<String> {
     }
     eprintln!("SKIPPED: Kafka broker {addr} not reachable (run deploy/local/kafka.sh up)");
     None
+}
+
+/// The longest a test waits for one run (an in-process dataflow or an `echoflow` process) before
+/// it fails: a hang then fails its test with a message instead of stalling the whole suite.
+/// Not a performance bound: every run here takes seconds.
+pub const HANG_LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs `f` on a thread of its own and returns its result; panics naming `what` when it has not
+/// finished within [`HANG_LIMIT`] (or panicked: its message is printed above).
+pub fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(HANG_LIMIT) {
+        Ok(v) => v,
+        Err(RecvTimeoutError::Timeout) => panic!("{what} did not finish within {HANG_LIMIT:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
+
+/// Waits for `child`; kills it and panics naming `what` when it has not exited within
+/// [`HANG_LIMIT`].
+pub fn wait_within(child: &mut Child, what: &str) -> ExitStatus {
+    let deadline = std::time::Instant::now() + HANG_LIMIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{what}: {e}")) {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {HANG_LIMIT:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `cmd.output()`, except that a process still running after [`HANG_LIMIT`] is killed and the
+/// test panics naming `what`.
+pub fn output_within(cmd: &mut Command, what: &str) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let pid = child.id().to_string();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(HANG_LIMIT) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("{what}: {e}")),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("{what} did not exit within {HANG_LIMIT:?}; killed");
+        }
+    }
 }
 
 /// A topic name no other test run uses.

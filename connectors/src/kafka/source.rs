@@ -7,8 +7,11 @@
 //! 1 ms, so a backlog is read without a pause per batch and an idle consumer does not spin.
 //!
 //! * Assignment: partition `p` → worker `p mod peers`, resumed from the group's committed offset
-//!   (`auto.offset.reset = earliest` when there is none). A worker that owns no partition releases
-//!   its capability at once.
+//!   (the earliest offset when there is none). The source reads the committed offsets itself,
+//!   retrying transient errors ([`super::retry`]), and assigns them explicitly: librdkafka's own
+//!   fetch for `Offset::Stored` does not retry a request-level NOT_COORDINATOR and then never
+//!   fetches the partition (confluentinc/librdkafka#5586). A worker that owns no partition
+//!   releases its capability at once.
 //! * Idleness: a partition that has been caught up (at its end: no record left to read) for
 //!   `idle_timeout` of wall-clock time stops holding the watermark; its next record makes it
 //!   active again (and is late if behind the capability). A partition with unread records is
@@ -114,7 +117,9 @@ pub enum SourceError {
     Metadata { topic: String, detail: String },
     #[error("cannot assign partitions of {topic}: {source}")]
     Assign { topic: String, source: KafkaError },
-    #[error("cannot read the offsets of {topic} partition {partition} for a bounded run: {source}")]
+    #[error(
+        "cannot read the offsets of {topic} partition {partition} (committed offset or watermarks): {source}"
+    )]
     Offsets {
         topic: String,
         partition: i32,
@@ -286,9 +291,18 @@ where
         .into_iter()
         .filter(|p| (*p as usize) % peers == index)
         .collect();
+    // Where each partition resumes: the group's committed offset, read here (with retries) and
+    // assigned explicitly, never as `Offset::Stored`. librdkafka's own fetch of the committed
+    // offsets at assignment does not retry a request-level NOT_COORDINATOR and then never starts
+    // fetching the partition (confluentinc/librdkafka#5586; seen here on a fresh broker while
+    // `__consumer_offsets` was being created: a bounded run waited forever).
+    let committed = committed_offsets(&consumer, &config.topic, &mine)?;
     let mut tpl = TopicPartitionList::new();
     for &p in &mine {
-        tpl.add_partition_offset(&config.topic, p, Offset::Stored)
+        let start = committed
+            .get(&p)
+            .map_or(Offset::Beginning, |&o| Offset::Offset(o));
+        tpl.add_partition_offset(&config.topic, p, start)
             .map_err(|source| SourceError::Assign {
                 topic: config.topic.clone(),
                 source,
@@ -303,7 +317,7 @@ where
     // Set once, just after creation: it cannot already hold a value.
     let _ = consumer.context().owned.set(mine.clone());
     let mut bounds = if config.stop_at_eof {
-        Some(read_bounds(&consumer, &config.topic, &tpl, &mine)?)
+        Some(read_bounds(&consumer, &config.topic, &committed, &mine)?)
     } else {
         None
     };
@@ -445,32 +459,58 @@ where
     Ok((stream, handle))
 }
 
+/// The group's committed offset of each partition in `mine` that has one (retried through the
+/// protocol's transient errors, [`retry::until`]).
+fn committed_offsets(
+    consumer: &BaseConsumer<SourceContext>,
+    topic: &str,
+    mine: &[i32],
+) -> Result<BTreeMap<i32, i64>, SourceError> {
+    let Some(&first) = mine.first() else {
+        return Ok(BTreeMap::new());
+    };
+    let mut query = TopicPartitionList::new();
+    for &p in mine {
+        query.add_partition(topic, p);
+    }
+    retry::until(Duration::from_secs(30), |left| {
+        let list = consumer.committed_offsets(query.clone(), left)?;
+        let mut found = BTreeMap::new();
+        for e in list.elements_for_topic(topic) {
+            e.error()?;
+            if let Offset::Offset(o) = e.offset() {
+                found.insert(e.partition(), o);
+            }
+        }
+        Ok(found)
+    })
+    .map_err(|source| SourceError::Offsets {
+        topic: topic.to_string(),
+        partition: first,
+        source,
+    })
+}
+
 /// Where a bounded read of `mine` starts (the group's committed offset, else the low watermark)
 /// and ends (the high watermark now).
 fn read_bounds(
     consumer: &BaseConsumer<SourceContext>,
     topic: &str,
-    assigned: &TopicPartitionList,
+    committed: &BTreeMap<i32, i64>,
     mine: &[i32],
 ) -> Result<Bounds, SourceError> {
-    let timeout = Duration::from_secs(30);
-    let err = |partition: i32| {
-        move |source| SourceError::Offsets {
-            topic: topic.to_string(),
-            partition,
-            source,
-        }
-    };
-    let committed = retry::until(timeout, |left| {
-        consumer.committed_offsets(assigned.clone(), left)
-    })
-    .map_err(err(mine.first().copied().unwrap_or(0)))?;
     let mut parts = Vec::with_capacity(mine.len());
     for &p in mine {
-        let (low, high) = retry::until(timeout, |left| consumer.fetch_watermarks(topic, p, left))
-            .map_err(err(p))?;
-        let start = match committed.find_partition(topic, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) if o >= low => o,
+        let (low, high) = retry::until(Duration::from_secs(30), |left| {
+            consumer.fetch_watermarks(topic, p, left)
+        })
+        .map_err(|source| SourceError::Offsets {
+            topic: topic.to_string(),
+            partition: p,
+            source,
+        })?;
+        let start = match committed.get(&p) {
+            Some(&o) if o >= low => o,
             _ => low,
         };
         parts.push((p, start, high));
