@@ -154,10 +154,8 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<ReadBack> {
         .set("enable.partition.eof", "true")
         .create()
         .expect("test consumer");
-    let md = retry::until(Duration::from_secs(30), |left| {
-        consumer.fetch_metadata(Some(topic), left)
-    })
-    .expect("metadata");
+    let md =
+        retry::topic_metadata(consumer.client(), topic, Duration::from_secs(30)).expect("metadata");
     let parts: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
     let mut tpl = TopicPartitionList::new();
     let mut open = 0;
@@ -204,10 +202,8 @@ pub fn count(brokers: &str, topic: &str) -> i64 {
         .set("bootstrap.servers", brokers)
         .create()
         .expect("test consumer");
-    let md = retry::until(Duration::from_secs(30), |left| {
-        consumer.fetch_metadata(Some(topic), left)
-    })
-    .expect("metadata");
+    let md =
+        retry::topic_metadata(consumer.client(), topic, Duration::from_secs(30)).expect("metadata");
     md.topics()[0]
         .partitions()
         .iter()

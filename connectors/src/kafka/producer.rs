@@ -76,13 +76,12 @@ impl ToolProducer {
     /// generator starts its clock after this.
     pub fn warm_up(&self, topics: &[&str], timeout: Duration) -> Result<(), ProduceError> {
         for &topic in topics {
-            super::retry::until(timeout, |left| {
-                self.inner.client().fetch_metadata(Some(topic), left)
-            })
-            .map_err(|source| ProduceError::Metadata {
-                topic: topic.to_string(),
-                source,
-            })?;
+            super::retry::topic_metadata(self.inner.client(), topic, timeout).map_err(
+                |source| ProduceError::Metadata {
+                    topic: topic.to_string(),
+                    source,
+                },
+            )?;
         }
         Ok(())
     }

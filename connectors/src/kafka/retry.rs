@@ -8,12 +8,17 @@
 //! librdkafka retries them inside its own consumer loop, but its synchronous calls such as
 //! `committed_offsets` return the first such error to the caller. [`until`] retries them with
 //! exponential back-off (50 ms doubling to 1 s) until a deadline, and returns any other error at
-//! once: a missing topic or a refused authorisation is not retried.
+//! once: a missing topic or a refused authorisation is not retried. [`topic_metadata`] does the
+//! same for errors the broker reports *inside* a metadata answer (a topic whose leader is being
+//! elected).
 
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientContext;
+use rdkafka::client::Client;
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::metadata::Metadata;
 
 /// The first back-off; it doubles after each retry up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -63,6 +68,31 @@ pub fn until<T>(
             done => return done,
         }
     }
+}
+
+/// The metadata of `topic`, asked for again while the broker answers with a transient error,
+/// for the request or inside the answer for the topic itself (a topic created a moment ago can
+/// report LEADER_NOT_AVAILABLE until its leader is elected). Any other answer, an unknown topic
+/// included, is returned as it is for the caller to report; errors of single partitions are
+/// left to librdkafka, which keeps fetching the others and retries those.
+pub fn topic_metadata<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    budget: Duration,
+) -> KafkaResult<Metadata> {
+    until(budget, |left| {
+        let md = client.fetch_metadata(Some(topic), left)?;
+        let pending = md
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic)
+            .find_map(|t| t.error())
+            .map(|e| KafkaError::MetadataFetch(RDKafkaErrorCode::from(e)));
+        match pending {
+            Some(e) if is_transient(&e) => Err(e),
+            _ => Ok(md),
+        }
+    })
 }
 
 #[cfg(test)]

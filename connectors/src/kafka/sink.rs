@@ -170,13 +170,11 @@ where
             detail: e.to_string(),
         })?;
     for &topic in topics {
-        let md = super::retry::until(Duration::from_secs(30), |left| {
-            producer.client().fetch_metadata(Some(topic), left)
-        })
-        .map_err(|e| SinkError::Metadata {
-            topic: topic.to_string(),
-            detail: e.to_string(),
-        })?;
+        let md = super::retry::topic_metadata(producer.client(), topic, Duration::from_secs(30))
+            .map_err(|e| SinkError::Metadata {
+                topic: topic.to_string(),
+                detail: e.to_string(),
+            })?;
         if !md
             .topics()
             .iter()

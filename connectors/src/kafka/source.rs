@@ -270,13 +270,11 @@ where
                 brokers: config.client.brokers.clone(),
                 source,
             })?;
-    let metadata = retry::until(Duration::from_secs(30), |left| {
-        consumer.fetch_metadata(Some(&config.topic), left)
-    })
-    .map_err(|e| SourceError::Metadata {
-        topic: config.topic.clone(),
-        detail: e.to_string(),
-    })?;
+    let metadata = retry::topic_metadata(consumer.client(), &config.topic, Duration::from_secs(30))
+        .map_err(|e| SourceError::Metadata {
+            topic: config.topic.clone(),
+            detail: e.to_string(),
+        })?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()

@@ -46,10 +46,8 @@ impl TopicTap {
         })?;
         let mut list = TopicPartitionList::new();
         for topic in topics {
-            let md = super::retry::until(Duration::from_secs(10), |left| {
-                inner.fetch_metadata(Some(topic), left)
-            })
-            .map_err(|source| TapError::Metadata {
+            let md = super::retry::topic_metadata(inner.client(), topic, Duration::from_secs(10))
+                .map_err(|source| TapError::Metadata {
                 topic: topic.to_string(),
                 source,
             })?;
