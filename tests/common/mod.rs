@@ -160,10 +160,8 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<ReadBack> {
     let mut tpl = TopicPartitionList::new();
     let mut open = 0;
     for &p in &parts {
-        let (lo, hi) = retry::until(Duration::from_secs(30), |left| {
-            consumer.fetch_watermarks(topic, p, left)
-        })
-        .expect("watermarks");
+        let (lo, hi) = retry::watermarks(consumer.client(), topic, p, Duration::from_secs(30))
+            .expect("watermarks");
         if hi > lo {
             tpl.add_partition_offset(topic, p, Offset::Beginning)
                 .expect("tpl");
@@ -208,10 +206,9 @@ pub fn count(brokers: &str, topic: &str) -> i64 {
         .partitions()
         .iter()
         .map(|p| {
-            let (lo, hi) = retry::until(Duration::from_secs(30), |left| {
-                consumer.fetch_watermarks(topic, p.id(), left)
-            })
-            .expect("watermarks");
+            let (lo, hi) =
+                retry::watermarks(consumer.client(), topic, p.id(), Duration::from_secs(30))
+                    .expect("watermarks");
             hi - lo
         })
         .sum()

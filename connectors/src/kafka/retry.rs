@@ -95,6 +95,18 @@ pub fn topic_metadata<C: ClientContext>(
     })
 }
 
+/// The low and high watermarks of `topic`'s `partition`, retried through transient errors.
+pub fn watermarks<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partition: i32,
+    budget: Duration,
+) -> KafkaResult<(i64, i64)> {
+    until(budget, |left| {
+        client.fetch_watermarks(topic, partition, left)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -499,10 +499,8 @@ fn read_bounds(
 ) -> Result<Bounds, SourceError> {
     let mut parts = Vec::with_capacity(mine.len());
     for &p in mine {
-        let (low, high) = retry::until(Duration::from_secs(30), |left| {
-            consumer.fetch_watermarks(topic, p, left)
-        })
-        .map_err(|source| SourceError::Offsets {
+        let (low, high) = retry::watermarks(consumer.client(), topic, p, Duration::from_secs(30))
+            .map_err(|source| SourceError::Offsets {
             topic: topic.to_string(),
             partition: p,
             source,
