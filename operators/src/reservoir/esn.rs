@@ -19,6 +19,8 @@
 //! assert_eq!(pred.dim(), (1500, 1));
 //! ```
 
+use std::sync::mpsc;
+
 use ndarray::{Array2, ArrayView2, s};
 
 use super::deep::{Reservoir, Workspace};
@@ -238,6 +240,13 @@ impl Esn {
 
 /// Runs `reservoir` from a zero state over `inputs` and fits a ridge readout of `targets`
 /// (same number of rows), leaving out the first `warmup` states.
+///
+/// The states are accumulated into the normal equations in blocks of [`RIDGE_BLOCK`] rows, one
+/// GEMM each ([`RidgeAccumulator::add_rows`]). With more than one block, the reservoir runs on
+/// this thread while a second thread accumulates the previous block: the run is bound by
+/// loads and the GEMM by multiply-adds, so the two overlap (BENCHMARKS.md, "Pipelined fit").
+/// Both threads see the same blocks in the same order as one thread would, so the readout is
+/// the same bits either way.
 pub fn fit_readout(
     reservoir: &Reservoir,
     inputs: ArrayView2<'_, f64>,
@@ -253,14 +262,103 @@ pub fn fit_readout(
             reservoir.input_dim()
         )));
     }
-    let n = reservoir.state_len();
-    let mut acc = RidgeAccumulator::new(n, targets.ncols());
-    let mut state = vec![0.0; n];
+    let (n, o) = (reservoir.state_len(), targets.ncols());
+    let acc = if inputs.nrows().saturating_sub(warmup) > RIDGE_BLOCK {
+        accumulate_pipelined(reservoir, inputs, targets, warmup)?
+    } else {
+        let mut acc = RidgeAccumulator::new(n, o);
+        let mut failed = None;
+        run_in_blocks(
+            reservoir,
+            inputs,
+            warmup,
+            Array2::zeros((RIDGE_BLOCK, n)),
+            |block, first, filled| match add_block(&mut acc, &block, targets, first, filled) {
+                Ok(()) => Some(block),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        acc
+    };
+    acc.solve(ridge)
+}
+
+/// Adds rows `..filled` of `block`, the states for targets `first..first + filled`.
+fn add_block(
+    acc: &mut RidgeAccumulator,
+    block: &Array2<f64>,
+    targets: ArrayView2<'_, f64>,
+    first: usize,
+    filled: usize,
+) -> Result<()> {
+    acc.add_rows(
+        block.slice(s![..filled, ..]),
+        targets.slice(s![first..first + filled, ..]),
+    )
+}
+
+/// [`fit_readout`]'s accumulation with the reservoir run on this thread and the GEMMs on a
+/// second one; two blocks circulate between them.
+fn accumulate_pipelined(
+    reservoir: &Reservoir,
+    inputs: ArrayView2<'_, f64>,
+    targets: ArrayView2<'_, f64>,
+    warmup: usize,
+) -> Result<RidgeAccumulator> {
+    let (n, o) = (reservoir.state_len(), targets.ncols());
+    std::thread::scope(|scope| {
+        let (to_acc, filled_blocks) = mpsc::sync_channel::<(Array2<f64>, usize, usize)>(1);
+        let (to_run, empty_blocks) = mpsc::sync_channel::<Array2<f64>>(2);
+        let accumulator = scope.spawn(move || -> Result<RidgeAccumulator> {
+            let mut acc = RidgeAccumulator::new(n, o);
+            for (block, first, filled) in filled_blocks {
+                add_block(&mut acc, &block, targets, first, filled)?;
+                // The run may have finished and stopped listening: nothing left to do then.
+                let _ = to_run.send(block);
+            }
+            Ok(acc)
+        });
+        let mut spare = Some(Array2::zeros((RIDGE_BLOCK, n)));
+        run_in_blocks(
+            reservoir,
+            inputs,
+            warmup,
+            Array2::zeros((RIDGE_BLOCK, n)),
+            |block, first, filled| {
+                // A send or receive fails only when the accumulator stopped on an error, which
+                // its join below returns.
+                to_acc.send((block, first, filled)).ok()?;
+                spare.take().or_else(|| empty_blocks.recv().ok())
+            },
+        );
+        drop(to_acc);
+        accumulator
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Runs `reservoir` from a zero state over `inputs` and fills `block` with the states after the
+/// first `warmup`, row by row; each time it is full (or the input ends) it goes to
+/// `hand(block, first, filled)` — `first` the index of the target its row 0 predicts — which
+/// returns the block to fill next, or `None` to stop.
+fn run_in_blocks(
+    reservoir: &Reservoir,
+    inputs: ArrayView2<'_, f64>,
+    warmup: usize,
+    mut block: Array2<f64>,
+    mut hand: impl FnMut(Array2<f64>, usize, usize) -> Option<Array2<f64>>,
+) {
+    let mut state = vec![0.0; reservoir.state_len()];
     let mut ws = Workspace::default();
-    let mut block = Array2::zeros((RIDGE_BLOCK, n));
-    let mut filled = 0;
-    let mut first = warmup;
     let mut u = vec![0.0; inputs.ncols()];
+    let (mut filled, mut first) = (0, warmup);
     for (t, row) in inputs.rows().into_iter().enumerate() {
         u.iter_mut().zip(row).for_each(|(a, &b)| *a = b);
         reservoir.step_cols(&mut state, 1, &u, 1, 1, &mut ws);
@@ -273,16 +371,15 @@ pub fn fit_readout(
             .zip(&state)
             .for_each(|(a, &b)| *a = b);
         filled += 1;
-        if filled == RIDGE_BLOCK || t + 1 == inputs.nrows() {
-            acc.add_rows(
-                block.slice(s![..filled, ..]),
-                targets.slice(s![first..first + filled, ..]),
-            )?;
+        if filled == block.nrows() || t + 1 == inputs.nrows() {
+            match hand(block, first, filled) {
+                Some(next) => block = next,
+                None => return,
+            }
             first += filled;
             filled = 0;
         }
     }
-    acc.solve(ridge)
 }
 
 #[cfg(test)]
@@ -325,6 +422,37 @@ mod tests {
         let last = esn.run_last(series.view(), &mut b).expect("run_last");
         assert_eq!(all.row(299).to_vec(), last);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn pipelined_accumulation_gives_the_bits_of_one_thread() {
+        // 1,999 training rows, 1,949 after the warm-up: four blocks, the last one partial.
+        let series = mackey_glass(2000, 3);
+        let p = small();
+        let reservoir = init_reservoir(&p.layer, 1, 1, 7).expect("reservoir");
+        let (inputs, targets) = (series.slice(s![..1999, ..]), series.slice(s![1.., ..]));
+        let piped = accumulate_pipelined(&reservoir, inputs, targets, p.warmup).expect("piped");
+        let mut one = RidgeAccumulator::new(reservoir.state_len(), 1);
+        let mut blocks = Vec::new();
+        run_in_blocks(
+            &reservoir,
+            inputs,
+            p.warmup,
+            Array2::zeros((RIDGE_BLOCK, reservoir.state_len())),
+            |block, first, filled| {
+                add_block(&mut one, &block, targets, first, filled).expect("block");
+                blocks.push((first, filled));
+                Some(block)
+            },
+        );
+        assert_eq!(blocks, [(50, 512), (562, 512), (1074, 512), (1586, 413)]);
+        assert_eq!(piped.rows(), 1949);
+        assert_eq!(piped.rows(), one.rows());
+        let want = one.solve(p.ridge).expect("solve");
+        assert_eq!(piped.solve(p.ridge).expect("solve"), want);
+        // And fit_readout takes the pipelined path here.
+        let fitted = fit_readout(&reservoir, inputs, targets, p.warmup, p.ridge).expect("fit");
+        assert_eq!(fitted, want);
     }
 
     #[test]
