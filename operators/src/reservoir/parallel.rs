@@ -17,8 +17,9 @@
 //! `super::kernels`), so the outputs and the final state are bit-for-bit those of
 //! [`Esn::run`] for every `T` (`operators/tests/reservoir_parallel.rs`, `T` = 1, 2, 3).
 //!
-//! Defaults and where they come from: `T` = 1 (the library never starts threads unless asked;
-//! `T` = 1 is [`Esn::run`] itself). The barrier spins [`SPINS`] times (`pause` is tens of
+//! Defaults and where they come from: `T` = 1 (evaluation never starts threads unless asked;
+//! `T` = 1 is [`Esn::run`] itself; only a fit overlaps its GEMMs with the run on one helper
+//! thread, [`super::esn::fit_readout`]). The barrier spins [`SPINS`] times (`pause` is tens of
 //! cycles on Zen 3, so tens of µs: several 500-unit steps) and then yields the core between checks, because the development machine is
 //! shared (2 cores) and a pure spin would steal the core from the thread it waits for. This is
 //! not rayon: a `rayon` join per step would add a task hand-off and a wake-up per step
