@@ -19,7 +19,15 @@
 //! - **Recommendation** R: hold the current count while D / (current · p) is within 1 ±
 //!   tolerance (HPA's dead band, 0.1), else ⌈D / p⌉, where p is the provisioning target
 //!   `target_utilization` + 0.02 (0.72).
-//! - **Scale-up** (R > current, or HPA's raw recommendation > current): to = max(R, HPA raw). The
+//! - **Scale-up** (R↑ > current, or HPA's raw recommendation > current): to = max(R↑, HPA raw),
+//!   where R↑ is R with the rise weighted by the skill of the *predicted rises* instead
+//!   ([`Ensemble::rise_skill`]: the same score over only the evaluations whose forecast was
+//!   above the load; [`PredictiveParams::rise_skill_up`], default on; holds keep s). Why
+//!   (measured, BENCHMARKS.md "Seventh round"): after an isolated spike the skill over every
+//!   evaluation is high — the blend tracked the spike's huge errors better than persistence —
+//!   and the trend members extrapolated the next small step, so predictive added replicas on a
+//!   forecast rise that never came and released them again (ec2_network_in_5abac7: 1.44× hpa's
+//!   reversals, now 0.62×; no other trace of the four sets changes dominance). No constant. The
 //!   HPA floor is the replica calculator's raw recommendation before stabilisation
 //!   ([`Hpa::raw_recommendation`], at `target_utilization`), so predictive never adds fewer
 //!   replicas than HPA would want, and never runs hotter than HPA's band allows (issue #6).
@@ -147,6 +155,10 @@ pub struct PredictiveParams {
     /// Provision for the forecast's rise over the current load weighted by the ensemble's
     /// skill against persistence ([`Ensemble::skill`]); `false` = the full rise.
     pub skill_weighted: bool,
+    /// With `skill_weighted`: a scale-up on the forecast alone weights the rise by the skill
+    /// of the predicted rises ([`Ensemble::rise_skill`]) instead; holds keep the skill over
+    /// every evaluation. `false` = one skill for both (the policy before session 9).
+    pub rise_skill_up: bool,
     /// Early scale-down: keep capacity for the forecast plus this many expected
     /// under-forecasts ([`Ensemble::under_forecast`]) and release it after
     /// `short_down_window_ms` instead of the stabilisation window, unless the policy scaled up
@@ -203,6 +215,7 @@ impl Default for PredictiveParams {
             tolerance: None,
             target: None,
             skill_weighted: true,
+            rise_skill_up: true,
             down_margin: Some(1.0),
             short_down_window_ms: None,
             hpa_down_floor: true,
@@ -231,6 +244,7 @@ pub struct Predictive {
     recent: VecDeque<(u64, u32)>,
     cost: Option<CostModel>,
     skill_weighted: bool,
+    rise_skill_up: bool,
     down_margin: Option<f64>,
     short_down_window_ms: u64,
     last_up: Option<u64>,
@@ -302,6 +316,7 @@ impl Predictive {
             recent: VecDeque::new(),
             cost: CostModel::from_config(config),
             skill_weighted: params.skill_weighted,
+            rise_skill_up: params.rise_skill_up,
             down_margin: params.down_margin,
             short_down_window_ms: params.short_down_window_ms.unwrap_or(config.horizon_ms),
             last_up: None,
@@ -377,6 +392,13 @@ impl Policy for Predictive {
         };
         let demand = load + c * (path_max - load) + self.z * sigma;
         let rec = self.recommend(demand, current);
+        // A scale-up on the forecast alone: the rise weighted by the skill of predicted rises.
+        let (demand_up, rec_up) = if self.skill_weighted && self.rise_skill_up {
+            let up = load + self.ensemble.rise_skill() * (path_max - load) + self.z * sigma;
+            (up, self.recommend(up, current))
+        } else {
+            (demand, rec)
+        };
         d.forecast = Some(demand);
         d.confidence = Some(self.ensemble.confidence());
         d.recommendation = Some(rec);
@@ -426,12 +448,14 @@ impl Policy for Predictive {
         self.recent.push_back((now, rec_down));
         let keep = self.down_window_ms.max(self.short_down_window_ms);
         drop_older(&mut self.recent, now, keep);
-        let (to, reason) = if rec > current || hpa_up.is_some() {
-            let to = rec.max(hpa_up.unwrap_or(0));
-            let why = if hpa_up.is_some_and(|r| r >= rec) {
-                format!("HPA floor {to}: forecast load {demand:.2} needs {rec}")
+        let (to, reason) = if rec_up > current || hpa_up.is_some() {
+            let to = rec_up.max(hpa_up.unwrap_or(0));
+            d.forecast = Some(demand_up);
+            d.recommendation = Some(rec_up);
+            let why = if hpa_up.is_some_and(|r| r >= rec_up) {
+                format!("HPA floor {to}: forecast load {demand_up:.2} needs {rec_up}")
             } else {
-                format!("forecast load {demand:.2} over the horizon needs {rec}")
+                format!("forecast load {demand_up:.2} over the horizon needs {rec_up}")
             };
             (to, why)
         } else {

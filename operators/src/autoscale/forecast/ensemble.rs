@@ -62,6 +62,9 @@ pub struct Ensemble {
     sum_e2: f64,
     history: VecDeque<f64>,
     persistence_mse: Option<f64>,
+    /// [`Ensemble::rise_skill`]'s errors: the blend's and persistence's, on predicted rises.
+    rise_mse: Option<f64>,
+    rise_persistence_mse: Option<f64>,
     under_mean: Option<f64>,
     under_cap: Option<f64>,
     /// Forecast paths F_t(1..=h) not yet fully realised, with the largest excess y − F so far.
@@ -126,6 +129,8 @@ impl Ensemble {
             sum_e2: 0.0,
             history: VecDeque::with_capacity(horizon + 1),
             persistence_mse: None,
+            rise_mse: None,
+            rise_persistence_mse: None,
             under_mean: None,
             under_cap: None,
             paths: VecDeque::with_capacity(horizon + 1),
@@ -166,10 +171,19 @@ impl Ensemble {
                 m.mse = Some(ewma(m.mse, (y - p) * (y - p), decay));
             }
         }
+        // The observation the scored forecast was made after (what persistence forecast).
+        let then = (self.history.len() >= h)
+            .then(|| self.history.front().copied())
+            .flatten();
         if self.pending.len() >= h
             && let Some(Some(p)) = self.pending.pop_front()
         {
             let e2 = (y - p) * (y - p);
+            if let Some(o) = then.filter(|&o| p > o) {
+                self.rise_mse = Some(ewma(self.rise_mse, e2, decay));
+                self.rise_persistence_mse =
+                    Some(ewma(self.rise_persistence_mse, (y - o) * (y - o), decay));
+            }
             self.mse = Some(ewma(self.mse, e2, decay));
             let under = match self.under_cap {
                 Some(c) => (y.min(c) - p.min(c)).max(0.0),
@@ -311,6 +325,20 @@ impl Ensemble {
     /// nothing to forecast beyond persistence).
     pub fn skill(&self) -> f64 {
         match (self.mse, self.persistence_mse) {
+            (Some(m), Some(p)) if p > 1e-12 => (1.0 - m / p).clamp(0.0, 1.0),
+            _ => 0.0,
+        }
+    }
+
+    /// [`Ensemble::skill`] measured only on the forecasts that predicted a rise (ŷₜ₊ₕ > yₜ):
+    /// 1 − MSE / MSE(persistence) over those evaluations (same EWMA weight), clamped to [0, 1];
+    /// 0 before the first of them is scored. It answers the question a forecast-driven
+    /// scale-up asks — have the rises this blend predicted lately come true better than "no
+    /// change"? — which the skill over every evaluation does not: a spike's large errors, which
+    /// the blend tracks better than persistence, can make that skill high while every rise it
+    /// predicted after the spike failed.
+    pub fn rise_skill(&self) -> f64 {
+        match (self.rise_mse, self.rise_persistence_mse) {
             (Some(m), Some(p)) if p > 1e-12 => (1.0 - m / p).clamp(0.0, 1.0),
             _ => 0.0,
         }
@@ -473,6 +501,37 @@ mod tests {
             f.observe(100.0 - line(x));
         }
         assert_eq!(f.under_forecast(), 0.0);
+    }
+
+    #[test]
+    fn rise_skill_counts_only_predicted_rises() {
+        let lin = || -> Vec<Box<dyn Forecaster + Send>> {
+            vec![
+                Box::new(crate::autoscale::forecast::linear::LinearRegression::new(8)),
+                Box::new(Persistence::default()),
+            ]
+        };
+        // A rising line: every forecast predicts a rise and linear regression gets it right.
+        let mut up = Ensemble::new(lin(), 4, Selection::Blend, 0.1);
+        assert_eq!(up.rise_skill(), 0.0);
+        for x in 0..100 {
+            up.observe(2.0 + 0.5 * x as f64);
+        }
+        assert!(up.rise_skill() > 0.9999, "{}", up.rise_skill());
+        // A falling line is forecast as well, but no rise was ever predicted.
+        let mut down = Ensemble::new(lin(), 4, Selection::Blend, 0.1);
+        for x in 0..100 {
+            down.observe(100.0 - 0.5 * x as f64);
+        }
+        assert!(down.skill() > 0.9999, "{}", down.skill());
+        assert_eq!(down.rise_skill(), 0.0);
+        // A step up held flat (a 5-minute row at 15 s evaluations): after the step the trend
+        // member predicts a rise that does not come, while persistence is exact.
+        let mut step = Ensemble::new(lin(), 4, Selection::Blend, 0.1);
+        for x in 0..60 {
+            step.observe(if x < 30 { 0.0 } else { 1.0 });
+        }
+        assert!(step.rise_skill() < 0.05, "{}", step.rise_skill());
     }
 
     #[test]
