@@ -390,11 +390,13 @@ impl Policy for Predictive {
         } else {
             1.0
         };
-        let demand = load + c * (path_max - load) + self.z * sigma;
+        // The load plus the forecast rise weighted by `skill`, plus the safety margin.
+        let demand_for = |skill: f64| load + skill * (path_max - load) + self.z * sigma;
+        let demand = demand_for(c);
         let rec = self.recommend(demand, current);
         // A scale-up on the forecast alone: the rise weighted by the skill of predicted rises.
         let (demand_up, rec_up) = if self.skill_weighted && self.rise_skill_up {
-            let up = load + self.ensemble.rise_skill() * (path_max - load) + self.z * sigma;
+            let up = demand_for(self.ensemble.rise_skill());
             (up, self.recommend(up, current))
         } else {
             (demand, rec)
