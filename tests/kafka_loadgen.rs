@@ -29,10 +29,7 @@ fn loadgen_membranes_serve_what_run_admits() {
     assert!(out.status.success(), "loadgen failed: {stderr}");
     // Let run finish the last outcomes, then stop it.
     std::thread::sleep(std::time::Duration::from_secs(3));
-    let _ = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status();
-    let exit = wait_within(&mut run, "echoflow run after SIGTERM");
+    let exit = sigterm_within(&mut run, "echoflow run");
     assert!(exit.success(), "echoflow run exited with {exit}");
 
     let requests = count(&b, &t[0]);

@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const DASHBOARD: &str = "deploy/grafana/dashboards/echoflow.json";
@@ -169,12 +168,7 @@ fn a_live_run_exports_every_series_the_dashboard_queries() {
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(status.success());
-    let exit = wait_within(&mut child, "echoflow run after SIGTERM");
+    let exit = sigterm_within(&mut child, "echoflow run");
     assert!(exit.success(), "echoflow run exited with {exit}");
 
     // (a) The new series, with sane values.

@@ -49,12 +49,7 @@ fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
         );
     }
     assert!(http_get(port, "/nope").starts_with("HTTP/1.1 404"));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(status.success());
-    let exit = wait_within(&mut child, "echoflow run after SIGTERM");
+    let exit = sigterm_within(&mut child, "echoflow run");
     assert!(
         exit.success(),
         "echoflow run exited with {exit} after SIGTERM"

@@ -75,6 +75,17 @@ pub fn wait_within(child: &mut Child, what: &str) -> ExitStatus {
     }
 }
 
+/// Sends SIGTERM to `child` (`kill -TERM`, which must succeed) and waits for it to exit
+/// ([`wait_within`]); the caller judges the exit status.
+pub fn sigterm_within(child: &mut Child, what: &str) -> ExitStatus {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill -TERM {what}: {e}"));
+    assert!(kill.success(), "kill -TERM {what}: {kill}");
+    wait_within(child, &format!("{what} after SIGTERM"))
+}
+
 /// `cmd.output()`, except that a process still running after [`HANG_LIMIT`] is killed and the
 /// test panics naming `what` ([`wait_within`]); its output is read on two threads meanwhile, so
 /// a full pipe cannot stall it.
