@@ -35,6 +35,20 @@ outage of 1-3 August 1995 (zeros) stays in its week.
     git clone https://github.com/reconfigurable-ml-pipeline/web-service-datasets /tmp/wsd
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --web /tmp/wsd
 
+The session-10 held-out set (`--azure-llm DIR`): DIR is a checkout of
+https://github.com/Azure/AzurePublicDataset (commit b469a11), whose
+`data/AzureLLMInferenceTrace_code.csv` and `data/AzureLLMInferenceTrace_conv.csv` hold one
+row per request to two LLM inference services in Azure (one hour, 16 Nov 2023; CC-BY). The
+rule, fixed before any policy ran on them: count the requests per second (the TIMESTAMP
+column, truncated to the second) from the first request's second to the last request's,
+seconds without a request included as 0, and write each as a `timestamp,value` CSV of
+one-second rows (≈ 3,600 rows each). Nothing else is dropped or smoothed. These are
+continuous, Poisson-like arrivals at the finest resolution — no step structure above one
+second — and of the very workload echoflow fronts (model serving).
+
+    git clone https://github.com/Azure/AzurePublicDataset /tmp/apd
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --azure-llm /tmp/apd
+
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
 
@@ -159,6 +173,39 @@ def web_traces(checkout, folder):
             paths.append(path)
     return paths
 
+# The session-10 held-out set (`--azure-llm`): (name, file in the checkout).
+AZURE_LLM_SOURCES = [
+    ("azure_llm_code", "data/AzureLLMInferenceTrace_code.csv"),
+    ("azure_llm_conv", "data/AzureLLMInferenceTrace_conv.csv"),
+]
+
+
+def azure_llm_traces(checkout, folder):
+    """Writes the `--azure-llm` set's CSVs into `folder` (rule in the module docs)."""
+    import csv
+    import datetime
+
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, source in AZURE_LLM_SOURCES:
+        with open(os.path.join(checkout, source), encoding="utf-8", newline="") as f:
+            seconds = [
+                datetime.datetime.fromisoformat(row["TIMESTAMP"][:19])
+                for row in csv.DictReader(f)
+            ]
+        first, last = min(seconds), max(seconds)
+        counts = [0] * (int((last - first).total_seconds()) + 1)
+        for t in seconds:
+            counts[int((t - first).total_seconds())] += 1
+        path = os.path.join(folder, f"{name}.csv")
+        with open(path, "w", encoding="utf-8") as out:
+            out.write("timestamp,value\n")
+            for i, v in enumerate(counts):
+                out.write(f"{first + datetime.timedelta(seconds=i):%Y-%m-%d %H:%M:%S},{v}\n")
+        paths.append(path)
+    return paths
+
+
 REVERSAL_BOUND = 1.25
 
 
@@ -201,6 +248,9 @@ def main():
     src.add_argument("--traces", help="a directory of timestamp,value CSV traces")
     src.add_argument("--nab", help="a checkout of numenta/NAB; reads the held-out set")
     src.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
+    src.add_argument(
+        "--azure-llm", help="a checkout of Azure/AzurePublicDataset; the session-10 set"
+    )
     ap.add_argument("--set", default="held_out", choices=sorted(SETS), help="the NAB set (--nab)")
     ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
     ap.add_argument(
@@ -213,6 +263,8 @@ def main():
         traces = [os.path.join(args.nab, "data", p) for p in SETS[args.set]]
     elif args.web:
         traces = web_traces(args.web, os.path.join(args.out, "traces"))
+    elif args.azure_llm:
+        traces = azure_llm_traces(args.azure_llm, os.path.join(args.out, "traces"))
     else:
         traces = sorted(
             os.path.join(args.traces, f) for f in os.listdir(args.traces) if f.endswith(".csv")
