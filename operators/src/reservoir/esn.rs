@@ -241,7 +241,7 @@ impl Esn {
 /// Runs `reservoir` from a zero state over `inputs` and fits a ridge readout of `targets`
 /// (same number of rows), leaving out the first `warmup` states.
 ///
-/// The states are accumulated into the normal equations in blocks of [`RIDGE_BLOCK`] rows, one
+/// The states are accumulated into the normal equations in blocks of `RIDGE_BLOCK` (512) rows, one
 /// GEMM each ([`RidgeAccumulator::add_rows`]). With more than one block, the reservoir runs on
 /// this thread while a second thread accumulates the previous block: the run is bound by
 /// loads and the GEMM by multiply-adds, so the two overlap (BENCHMARKS.md, "Pipelined fit").
