@@ -705,3 +705,62 @@ fn predictive_rides_out_a_rise_within_the_window_as_hpa_does() {
         "capped at HPA's stabilised recommendation: {to_guarded} vs {to_hpa}"
     );
 }
+
+#[test]
+fn the_level_envelope_holds_load_that_alternates_within_the_window() {
+    // Open loop, 8 replicas, the load at 0.6 of 8 (4.8 replicas' worth) for one minute (4
+    // evaluations) and at 0.2 (1.6) for the next two: the 4.8 level begins again every 3
+    // minutes, inside HPA's 300 s window, so with the level envelope (the default) no scale-down goes
+    // below ⌈4.8 / 0.72⌉ = 7 once it has been seen; without it the early rule releases in the
+    // quiet minutes. The rise guard (which also holds on this load) is off in both, so that
+    // the envelope alone differs. The other half of the rule — a level that held for a whole
+    // window and then dropped is released one horizon after the drop, envelope or not — is
+    // `predictive_releases_capacity_one_horizon_after_a_drop_by_default`.
+    let cfg = predictive_config();
+    let with_params = PredictiveParams {
+        rise_guard: false,
+        ..PredictiveParams::default()
+    };
+    let without_params = PredictiveParams {
+        level_envelope: false,
+        ..with_params
+    };
+    let mut with = Predictive::with(&cfg, with_params, default_forecasters());
+    let mut without = Predictive::with(&cfg, without_params, default_forecasters());
+    let mut released = 0;
+    for i in 1..=200u64 {
+        let v = fleet(8, if i % 12 < 4 { 0.6 } else { 0.2 });
+        let dw = with.evaluate(i * 15_000, &v);
+        let dn = without.evaluate(i * 15_000, &v);
+        if i > 8 {
+            assert!(dw.to >= 7, "evaluation {i}: {} ({})", dw.to, dw.reason);
+            released += usize::from(dn.to < 7);
+        }
+    }
+    assert!(
+        released > 0,
+        "without the envelope the quiet minutes are released"
+    );
+}
+
+#[test]
+fn the_level_envelope_ignores_load_above_the_ready_fleet() {
+    // 4 replicas at 0.3 (1.2 replicas' worth), one evaluation at 2.0 (8 replicas' worth on 4
+    // ready: a backlog drains into the fleet), then 0.3 again. The overloaded observation is
+    // not a level (and the 1.2 after it begins a new one), so the envelope holds only
+    // ⌈1.2 / 0.72⌉ = 2.
+    let mut e = echoflow_operators::autoscale::predictive::LevelEnvelope::default();
+    e.observe(15_000, 1.2, 4.0);
+    e.observe(30_000, 8.0, 4.0);
+    e.observe(45_000, 1.2, 4.0);
+    assert_eq!(e.highest(45_000, 300_000), Some(1.2));
+    // …and a level equal up to rounding (0.3 × 4 recomputed on another fleet size) is the same
+    // level: it does not restart the clock.
+    e.observe(60_000, 1.2000000000000002, 4.0);
+    assert_eq!(e.highest(344_000, 300_000), Some(1.2));
+    assert_eq!(
+        e.highest(345_000, 300_000),
+        None,
+        "300 s after the level began at 45 s"
+    );
+}

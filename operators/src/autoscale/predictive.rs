@@ -75,6 +75,24 @@
 //!   enough to cost 1.65× hpa's violation minutes; with the guard 1.13× at 0.996× its
 //!   replica-minutes, while every shared and NAB trace predictive dominated stays dominated
 //!   (3/3, 22/24, 28/28). No constant: the window and the cap are HPA's own.
+//! - **Level envelope.** A scale-down keeps at least ⌈E / p⌉ replicas, where E is the highest
+//!   load *level* that began within `scale_down_stabilization_ms` (300 s) ([`LevelEnvelope`];
+//!   [`PredictiveParams::level_envelope`], default on). A level begins when the observed load
+//!   changes, and counts from then however long it lasts; an observation whose load exceeds
+//!   the ready replicas' capacity is not a level (a backlog is draining into the fleet: SPEC
+//!   §5's offered utilisation). Why (measured, BENCHMARKS.md "Eighth round"): HPA's window
+//!   holds the highest load *seen* in the last 300 s; what it protects against is load that
+//!   comes back within the window, and a level that began within the window is exactly that,
+//!   while a level that held for a whole window and then dropped is a level shift, which the
+//!   early release follows at once (NAB's five-minute metric rows: each new row is a new
+//!   level). On one-minute web request counts, where a burst returns every few minutes, the
+//!   early release after a quiet minute was the main loss against HPA (1.13× its violation
+//!   minutes, 0 of 11 weeks dominated); with the envelope 0.967× at 0.996× its
+//!   replica-minutes, 10 of 11. Excluding overloaded observations keeps the early release
+//!   after a fleet-overflowing spike, where the backlog, not demand, holds the load up. On
+//!   load that changes at every evaluation (a metric that updates faster than `interval_ms`)
+//!   every observation is a level, and the envelope is HPA's window over the load itself. No
+//!   constant: HPA's window and the provisioning target p.
 //! - Clamped to [min, max]; the cost model may veto a scale-up (`[autoscaler.cost]`).
 //!
 //! Where the defaults come from: p = 0.72, z = 0 and the HPA floor are the earlier measured
@@ -188,6 +206,9 @@ pub struct PredictiveParams {
     /// no early scale-down, and the hold is capped at HPA's stabilised recommendation or the
     /// forecast's own recommendation, whichever is higher (only with the early scale-down).
     pub rise_guard: bool,
+    /// The level envelope: a scale-down keeps at least the replicas for the highest load
+    /// level that began within the stabilisation window ([`LevelEnvelope`]).
+    pub level_envelope: bool,
 }
 
 /// How load above what `max_replicas` can serve enters the forecasting state.
@@ -225,6 +246,7 @@ impl Default for PredictiveParams {
             guard: true,
             hpa_hold_cap: false,
             rise_guard: true,
+            level_envelope: true,
         }
     }
 }
@@ -259,6 +281,7 @@ pub struct Predictive {
     rise_guard: bool,
     last_raw: Option<u32>,
     last_rise: Option<u64>,
+    envelope: Option<LevelEnvelope>,
 }
 
 impl std::fmt::Debug for Predictive {
@@ -332,6 +355,7 @@ impl Predictive {
             rise_guard: params.rise_guard && params.down_margin.is_some(),
             last_raw: None,
             last_rise: None,
+            envelope: params.level_envelope.then(LevelEnvelope::default),
         }
     }
 
@@ -341,8 +365,13 @@ impl Predictive {
         if (ratio - 1.0).abs() <= self.tolerance {
             current
         } else {
-            ((demand / self.target) - 1e-9).ceil().max(0.0) as u32
+            self.replicas_for(demand)
         }
+    }
+
+    /// Replicas for `load` at the provisioning target (no dead band).
+    fn replicas_for(&self, load: f64) -> u32 {
+        ((load / self.target) - 1e-9).ceil().max(0.0) as u32
     }
 
     /// The forecaster ensemble (accuracy, NRMSE).
@@ -377,6 +406,10 @@ impl Policy for Predictive {
             );
             return d;
         };
+        let level = self.envelope.as_mut().and_then(|e| {
+            e.observe(now, load, f64::from(view.ready_count()));
+            e.highest(now, self.down_window_ms)
+        });
         self.ensemble.observe(match self.overflow {
             Overflow::ClipObservation => load.min(f64::from(self.max)),
             _ => load,
@@ -476,6 +509,9 @@ impl Policy for Predictive {
                 // The rise guard's cap: what HPA holds, or what the forecast needs now.
                 to = to.min(stabilised.max(rec));
             }
+            if let Some(level) = level {
+                to = to.max(self.replicas_for(level).min(current));
+            }
             match raw.filter(|&r| self.hpa_down_floor && r > to) {
                 Some(r) => (
                     r.min(current),
@@ -499,6 +535,52 @@ impl Policy for Predictive {
             self.last_up = Some(now);
         }
         d
+    }
+}
+
+/// The highest load *level* that began within a window: the level envelope of the scale-down.
+///
+/// A level begins at an observation whose load differs from the previous observation's; it
+/// counts from the time it began, however long it lasts. Observations where the load exceeds
+/// the ready replicas' capacity are not levels: the load then includes the backlog draining
+/// into the fleet (SPEC §5's offered utilisation), not demand.
+///
+/// ```
+/// use echoflow_operators::autoscale::predictive::LevelEnvelope;
+/// let mut e = LevelEnvelope::default();
+/// e.observe(0, 3.0, 8.0);        // a level of 3 begins at 0 s
+/// e.observe(15_000, 3.0, 8.0);   // the same level: nothing new
+/// e.observe(300_000, 1.0, 8.0);  // a drop after a whole window at 3
+/// assert_eq!(e.highest(300_000, 300_000), Some(1.0)); // the level of 3 began 300 s ago
+/// e.observe(315_000, 2.5, 8.0);
+/// e.observe(330_000, 9.0, 8.0);  // above the 8 ready replicas: backlog, not a level
+/// e.observe(345_000, 1.0, 8.0);
+/// assert_eq!(e.highest(345_000, 300_000), Some(2.5));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LevelEnvelope {
+    last: Option<f64>,
+    levels: VecDeque<(u64, f64)>,
+}
+
+impl LevelEnvelope {
+    /// Observes the load (in replicas' worth) at `now`, with `ready` replicas serving it.
+    pub fn observe(&mut self, now: u64, load: f64, ready: f64) {
+        // Relative to rounding: the load is utilisation × ready replicas, recomputed when the
+        // fleet changes size, so an unchanged load may differ in its last bits.
+        let begins = self
+            .last
+            .is_none_or(|x| (x - load).abs() > 1e-9 * x.abs().max(load.abs()));
+        self.last = Some(load);
+        if begins && load <= ready {
+            self.levels.push_back((now, load));
+        }
+    }
+
+    /// The highest level that began within `window_ms` before `now` (`None` if none did).
+    pub fn highest(&mut self, now: u64, window_ms: u64) -> Option<f64> {
+        drop_older(&mut self.levels, now, window_ms);
+        self.levels.iter().map(|&(_, x)| x).reduce(f64::max)
     }
 }
 
