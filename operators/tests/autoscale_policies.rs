@@ -727,7 +727,7 @@ fn the_level_envelope_holds_load_that_alternates_within_the_window() {
     };
     let mut with = Predictive::with(&cfg, with_params, default_forecasters());
     let mut without = Predictive::with(&cfg, without_params, default_forecasters());
-    let mut released = 0;
+    let (mut released, mut explained) = (0, 0);
     for i in 1..=200u64 {
         let v = fleet(8, if i % 12 < 4 { 0.6 } else { 0.2 });
         let dw = with.evaluate(i * 15_000, &v);
@@ -735,12 +735,14 @@ fn the_level_envelope_holds_load_that_alternates_within_the_window() {
         if i > 8 {
             assert!(dw.to >= 7, "evaluation {i}: {} ({})", dw.to, dw.reason);
             released += usize::from(dn.to < 7);
+            explained += usize::from(dw.reason.contains("level 4.80 began within the window"));
         }
     }
     assert!(
         released > 0,
         "without the envelope the quiet minutes are released"
     );
+    assert!(explained > 0, "the decision says when the envelope holds");
 }
 
 #[test]

@@ -509,20 +509,20 @@ impl Policy for Predictive {
                 // The rise guard's cap: what HPA holds, or what the forecast needs now.
                 to = to.min(stabilised.max(rec));
             }
+            let mut why =
+                format!("forecast load {demand:.2} needs {rec}; highest in window {held}");
             if let Some(level) = level {
-                to = to.max(self.replicas_for(level).min(current));
+                let keep = self.replicas_for(level).min(current);
+                if keep > to {
+                    to = keep;
+                    why.push_str(&format!(
+                        "; level {level:.2} began within the window: {keep}"
+                    ));
+                }
             }
             match raw.filter(|&r| self.hpa_down_floor && r > to) {
-                Some(r) => (
-                    r.min(current),
-                    format!(
-                        "HPA floor {r}: forecast load {demand:.2} needs {rec}; highest in window {held}"
-                    ),
-                ),
-                None => (
-                    to,
-                    format!("forecast load {demand:.2} needs {rec}; highest in window {held}"),
-                ),
+                Some(r) => (r.min(current), format!("HPA floor {r}: {why}")),
+                None => (to, why),
             }
         };
         let to = to.clamp(self.min, self.max);
