@@ -2,7 +2,7 @@
 //! fleet model (SPEC §3 "Autoscaling", §5 `simulate`).
 
 use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind, SimulateConfig};
-use echoflow_operators::autoscale::decision::Action;
+use echoflow_operators::autoscale::decision::{Action, Decision};
 use echoflow_operators::autoscale::fleet_model::run;
 use echoflow_operators::autoscale::forecast::ensemble::{Ensemble, Selection};
 use echoflow_operators::autoscale::forecast::holt::Holt;
@@ -608,6 +608,27 @@ fn the_hold_cap_releases_to_hpa_stabilised_recommendation_after_a_spike() {
     }
 }
 
+/// Two predictive policies with the given tunables on the same open-loop fleet of `n` ready
+/// replicas at utilisation `load(i)` for evaluations i = 1..=`evaluations` (15 s apart): each
+/// evaluation's index and the two decisions.
+fn open_loop_pair(
+    cfg: &AutoscalerConfig,
+    a: PredictiveParams,
+    b: PredictiveParams,
+    n: u32,
+    load: impl Fn(u64) -> f64,
+    evaluations: u64,
+) -> Vec<(u64, Decision, Decision)> {
+    let mut pa = Predictive::with(cfg, a, default_forecasters());
+    let mut pb = Predictive::with(cfg, b, default_forecasters());
+    (1..=evaluations)
+        .map(|i| {
+            let v = fleet(n, load(i));
+            (i, pa.evaluate(i * 15_000, &v), pb.evaluate(i * 15_000, &v))
+        })
+        .collect()
+}
+
 #[test]
 fn the_window_max_margin_holds_at_least_the_mean_margin_on_noise() {
     // Open loop, 8 replicas, the load alternating every minute (4 evaluations) between 0.3 and
@@ -625,13 +646,9 @@ fn the_window_max_margin_holds_at_least_the_mean_margin_on_noise() {
         window_max_margin: true,
         ..mean_params
     };
-    let mut wmax = Predictive::with(&cfg, wmax_params, default_forecasters());
-    let mut mean = Predictive::with(&cfg, mean_params, default_forecasters());
+    let load = |i: u64| if (i / 4).is_multiple_of(2) { 0.3 } else { 0.6 };
     let mut more = 0;
-    for i in 1..=200u64 {
-        let v = fleet(8, if (i / 4) % 2 == 0 { 0.3 } else { 0.6 });
-        let dw = wmax.evaluate(i * 15_000, &v);
-        let dm = mean.evaluate(i * 15_000, &v);
+    for (i, dw, dm) in open_loop_pair(&cfg, wmax_params, mean_params, 8, load, 200) {
         if i > 60 {
             assert!(dw.to >= dm.to, "evaluation {i}: {} < {}", dw.to, dm.to);
             more += usize::from(dw.to > dm.to);
@@ -710,9 +727,9 @@ fn predictive_rides_out_a_rise_within_the_window_as_hpa_does() {
 fn the_level_envelope_holds_load_that_alternates_within_the_window() {
     // Open loop, 8 replicas, the load at 0.6 of 8 (4.8 replicas' worth) for one minute (4
     // evaluations) and at 0.2 (1.6) for the next two: the 4.8 level begins again every 3
-    // minutes, inside HPA's 300 s window, so with the level envelope (the default) no scale-down goes
-    // below ⌈4.8 / 0.72⌉ = 7 once it has been seen; without it the early rule releases in the
-    // quiet minutes. The rise guard (which also holds on this load) is off in both, so that
+    // minutes, inside HPA's 300 s window, so with the level envelope (the default) no
+    // scale-down goes below ⌈4.8 / 0.72⌉ = 7 once it has been seen; without it the early rule
+    // releases in the quiet minutes. The rise guard (which also holds on this load) is off in both, so that
     // the envelope alone differs. The other half of the rule — a level that held for a whole
     // window and then dropped is released one horizon after the drop, envelope or not — is
     // `predictive_releases_capacity_one_horizon_after_a_drop_by_default`.
@@ -725,13 +742,9 @@ fn the_level_envelope_holds_load_that_alternates_within_the_window() {
         level_envelope: false,
         ..with_params
     };
-    let mut with = Predictive::with(&cfg, with_params, default_forecasters());
-    let mut without = Predictive::with(&cfg, without_params, default_forecasters());
+    let load = |i: u64| if i % 12 < 4 { 0.6 } else { 0.2 };
     let (mut released, mut explained) = (0, 0);
-    for i in 1..=200u64 {
-        let v = fleet(8, if i % 12 < 4 { 0.6 } else { 0.2 });
-        let dw = with.evaluate(i * 15_000, &v);
-        let dn = without.evaluate(i * 15_000, &v);
+    for (i, dw, dn) in open_loop_pair(&cfg, with_params, without_params, 8, load, 200) {
         if i > 8 {
             assert!(dw.to >= 7, "evaluation {i}: {} ({})", dw.to, dw.reason);
             released += usize::from(dn.to < 7);
