@@ -117,10 +117,19 @@ pub enum SourceError {
     Metadata { topic: String, detail: String },
     #[error("cannot assign partitions of {topic}: {source}")]
     Assign { topic: String, source: KafkaError },
+    /// The group's committed offsets: `partitions` names the partition whose answer carried
+    /// the error, or every partition asked for when the request itself failed.
     #[error(
-        "cannot read the offsets of {topic} partition {partition} (committed offset or watermarks): {source}"
+        "cannot read group {group}'s committed offsets of {topic} partition(s) {partitions}: {source}"
     )]
-    Offsets {
+    Committed {
+        group: String,
+        topic: String,
+        partitions: String,
+        source: Box<KafkaError>,
+    },
+    #[error("cannot read the watermarks of {topic} partition {partition}: {source}")]
+    Watermarks {
         topic: String,
         partition: i32,
         source: KafkaError,
@@ -294,7 +303,7 @@ where
     // offsets at assignment does not retry a request-level NOT_COORDINATOR and then never starts
     // fetching the partition (confluentinc/librdkafka#5586; seen here on a fresh broker while
     // `__consumer_offsets` was being created: a bounded run waited forever).
-    let committed = committed_offsets(&consumer, &config.topic, &mine)?;
+    let committed = committed_offsets(&consumer, &config.group_id, &config.topic, &mine)?;
     let mut tpl = TopicPartitionList::new();
     for &p in &mine {
         let start = committed
@@ -461,32 +470,46 @@ where
 /// protocol's transient errors, [`retry::until`]).
 fn committed_offsets(
     consumer: &BaseConsumer<SourceContext>,
+    group: &str,
     topic: &str,
     mine: &[i32],
 ) -> Result<BTreeMap<i32, i64>, SourceError> {
-    let Some(&first) = mine.first() else {
+    if mine.is_empty() {
         return Ok(BTreeMap::new());
-    };
+    }
     let mut query = TopicPartitionList::new();
     for &p in mine {
         query.add_partition(topic, p);
     }
+    // The partition whose answer carried the error of the last attempt, if it was one.
+    let mut failed = None;
     retry::until(Duration::from_secs(30), |left| {
+        failed = None;
         let list = consumer.committed_offsets(query.clone(), left)?;
         let mut found = BTreeMap::new();
         for e in list.elements_for_topic(topic) {
-            e.error()?;
+            e.error().inspect_err(|_| failed = Some(e.partition()))?;
             if let Offset::Offset(o) = e.offset() {
                 found.insert(e.partition(), o);
             }
         }
         Ok(found)
     })
-    .map_err(|source| SourceError::Offsets {
+    .map_err(|source| SourceError::Committed {
+        group: group.to_string(),
         topic: topic.to_string(),
-        partition: first,
-        source,
+        partitions: failed.map_or_else(|| partition_list(mine), |p| p.to_string()),
+        source: Box::new(source),
     })
+}
+
+/// `0, 1, 2` for the error messages.
+fn partition_list(partitions: &[i32]) -> String {
+    partitions
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where a bounded read of `mine` starts (the group's committed offset, else the low watermark)
@@ -500,7 +523,7 @@ fn read_bounds(
     let mut parts = Vec::with_capacity(mine.len());
     for &p in mine {
         let (low, high) = retry::watermarks(consumer.client(), topic, p, Duration::from_secs(30))
-            .map_err(|source| SourceError::Offsets {
+            .map_err(|source| SourceError::Watermarks {
             topic: topic.to_string(),
             partition: p,
             source,
@@ -541,4 +564,31 @@ fn wall_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn a_committed_offsets_error_names_the_group_topic_and_partitions() {
+        let e = SourceError::Committed {
+            group: "echoflow".into(),
+            topic: "echoflow.requests".into(),
+            partitions: partition_list(&[0, 3, 7]),
+            source: Box::new(KafkaError::OffsetFetch(
+                RDKafkaErrorCode::GroupAuthorizationFailed,
+            )),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "cannot read group echoflow's committed offsets of echoflow.requests partition(s) 0, 3, 7: "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("authoriz"), "{text}");
+        assert_eq!(partition_list(&[]), "");
+    }
 }
