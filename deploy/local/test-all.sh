@@ -101,7 +101,7 @@ status=${PIPESTATUS[0]}
 # rebuild its dependency tree under new hashes (a second copy on disk).
 say "examples"
 if RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo build -q --workspace --examples --locked; then
-  for ex in admission esn_forecast replay_mixed; do
+  for ex in admission esn_forecast autoscale replay_mixed; do
     if ! "$target_dir/debug/examples/$ex" >/tmp/echoflow-example.log 2>&1; then
       cat /tmp/echoflow-example.log; say "example $ex FAILED"; status=1
     else
