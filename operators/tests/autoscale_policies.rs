@@ -552,6 +552,39 @@ proptest! {
         }
     }
 
+    /// The level envelope is its definition: the highest load, among observations that began a
+    /// level (a change from the previous observation beyond a relative 1e-9) and did not
+    /// exceed the ready replicas, observed within the last `window` — checked against a
+    /// brute-force reading of the whole history, with the load step-held as `simulate` plays
+    /// it and some observations overloaded.
+    #[test]
+    fn the_level_envelope_is_its_definition(
+        steps in prop::collection::vec((0.0f64..12.0, 1usize..30, 1u32..11), 1..20),
+        window_evals in 1u64..40,
+    ) {
+        let window = window_evals * 15_000;
+        let mut e = echoflow_operators::autoscale::predictive::LevelEnvelope::default();
+        let mut history: Vec<(u64, f64, f64)> = Vec::new();
+        let obs = steps
+            .iter()
+            .flat_map(|&(load, hold, ready)| std::iter::repeat_n((load, f64::from(ready)), hold));
+        for (i, (load, ready)) in obs.enumerate() {
+            let now = (i as u64 + 1) * 15_000;
+            e.observe(now, load, ready);
+            history.push((now, load, ready));
+            let expected = history
+                .iter()
+                .enumerate()
+                .filter(|&(j, &(_, x, _))| {
+                    j == 0 || (history[j - 1].1 - x).abs() > 1e-9 * x.abs().max(history[j - 1].1.abs())
+                })
+                .filter(|&(_, &(t, x, r))| x <= r && t + window > now)
+                .map(|(_, &(_, x, _))| x)
+                .reduce(f64::max);
+            prop_assert_eq!(e.highest(now, window), expected, "observation {}", i);
+        }
+    }
+
     /// The HPA recommendation never falls as shed demand rises (shed demand counts as demand).
     #[test]
     fn hpa_is_monotone_in_shed_demand(cpu in 0.05f64..1.0, admitted in 1u64..10_000, shed in 0u64..10_000, extra in 1u64..10_000) {
