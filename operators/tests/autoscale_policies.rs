@@ -563,7 +563,7 @@ proptest! {
         window_evals in 1u64..40,
     ) {
         let window = window_evals * 15_000;
-        let mut e = echoflow_operators::autoscale::predictive::LevelEnvelope::default();
+        let mut e = echoflow_operators::autoscale::level_envelope::LevelEnvelope::default();
         let mut history: Vec<(u64, f64, f64)> = Vec::new();
         let obs = steps
             .iter()
@@ -797,7 +797,7 @@ fn the_level_envelope_ignores_load_above_the_ready_fleet() {
     // ready: a backlog drains into the fleet), then 0.3 again. The overloaded observation is
     // not a level (and the 1.2 after it begins a new one), so the envelope holds only
     // ⌈1.2 / 0.72⌉ = 2.
-    let mut e = echoflow_operators::autoscale::predictive::LevelEnvelope::default();
+    let mut e = echoflow_operators::autoscale::level_envelope::LevelEnvelope::default();
     e.observe(15_000, 1.2, 4.0);
     e.observe(30_000, 8.0, 4.0);
     e.observe(45_000, 1.2, 4.0);

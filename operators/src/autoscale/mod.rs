@@ -12,6 +12,7 @@
 //! | [`hpa`] | `hpa`: the Kubernetes HPA replica calculator and behavior normalisation |
 //! | [`forecast`] | linear regression, moving average, Holt, the ESN, the accuracy-tracking ensemble |
 //! | [`predictive`] | `predictive`: scale ahead of the forecast, floored by HPA on scale-up |
+//! | [`level_envelope`] | the highest load level that began within a window (`predictive`'s scale-down) |
 //! | [`cost`] | the cost model's veto of scale-ups that do not pay |
 //! | [`fleet_model`] | the modelled fleet of `echoflow simulate` and the loop that drives a policy |
 //!
@@ -25,6 +26,7 @@ pub mod decision;
 pub mod fleet_model;
 pub mod forecast;
 pub mod hpa;
+pub mod level_envelope;
 pub mod policy;
 pub mod predictive;
 pub mod threshold;

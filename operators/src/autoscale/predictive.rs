@@ -150,6 +150,7 @@ use crate::autoscale::decision::{Action, Decision};
 use crate::autoscale::forecast::ensemble::{Ensemble, Selection};
 use crate::autoscale::forecast::{Forecaster, default_forecasters};
 use crate::autoscale::hpa::Hpa;
+use crate::autoscale::level_envelope::LevelEnvelope;
 use crate::autoscale::policy::Policy;
 use crate::autoscale::utilization::FleetView;
 
@@ -535,52 +536,6 @@ impl Policy for Predictive {
             self.last_up = Some(now);
         }
         d
-    }
-}
-
-/// The highest load *level* that began within a window: the level envelope of the scale-down.
-///
-/// A level begins at an observation whose load differs from the previous observation's; it
-/// counts from the time it began, however long it lasts. Observations where the load exceeds
-/// the ready replicas' capacity are not levels: the load then includes the backlog draining
-/// into the fleet (SPEC §5's offered utilisation), not demand.
-///
-/// ```
-/// use echoflow_operators::autoscale::predictive::LevelEnvelope;
-/// let mut e = LevelEnvelope::default();
-/// e.observe(0, 3.0, 8.0);        // a level of 3 begins at 0 s
-/// e.observe(15_000, 3.0, 8.0);   // the same level: nothing new
-/// e.observe(300_000, 1.0, 8.0);  // a drop after a whole window at 3
-/// assert_eq!(e.highest(300_000, 300_000), Some(1.0)); // the level of 3 began 300 s ago
-/// e.observe(315_000, 2.5, 8.0);
-/// e.observe(330_000, 9.0, 8.0);  // above the 8 ready replicas: backlog, not a level
-/// e.observe(345_000, 1.0, 8.0);
-/// assert_eq!(e.highest(345_000, 300_000), Some(2.5));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct LevelEnvelope {
-    last: Option<f64>,
-    levels: VecDeque<(u64, f64)>,
-}
-
-impl LevelEnvelope {
-    /// Observes the load (in replicas' worth) at `now`, with `ready` replicas serving it.
-    pub fn observe(&mut self, now: u64, load: f64, ready: f64) {
-        // Relative to rounding: the load is utilisation × ready replicas, recomputed when the
-        // fleet changes size, so an unchanged load may differ in its last bits.
-        let begins = self
-            .last
-            .is_none_or(|x| (x - load).abs() > 1e-9 * x.abs().max(load.abs()));
-        self.last = Some(load);
-        if begins && load <= ready {
-            self.levels.push_back((now, load));
-        }
-    }
-
-    /// The highest level that began within `window_ms` before `now` (`None` if none did).
-    pub fn highest(&mut self, now: u64, window_ms: u64) -> Option<f64> {
-        drop_older(&mut self.levels, now, window_ms);
-        self.levels.iter().map(|&(_, x)| x).reduce(f64::max)
     }
 }
 
