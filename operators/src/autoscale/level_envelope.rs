@@ -31,6 +31,8 @@
 
 use std::collections::VecDeque;
 
+use crate::autoscale::drop_older;
+
 /// The levels that began within the window asked about last, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct LevelEnvelope {
@@ -54,13 +56,7 @@ impl LevelEnvelope {
 
     /// The highest level that began within `window_ms` before `now` (`None` if none did).
     pub fn highest(&mut self, now: u64, window_ms: u64) -> Option<f64> {
-        while self
-            .levels
-            .front()
-            .is_some_and(|&(t, _)| t + window_ms <= now)
-        {
-            self.levels.pop_front();
-        }
+        drop_older(&mut self.levels, now, window_ms);
         self.levels.iter().map(|&(_, x)| x).reduce(f64::max)
     }
 }

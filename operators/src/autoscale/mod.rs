@@ -31,3 +31,12 @@ pub mod policy;
 pub mod predictive;
 pub mod threshold;
 pub mod utilization;
+
+use std::collections::VecDeque;
+
+/// Drops the entries of a time-ordered window that are `window_ms` or more older than `now`.
+pub(crate) fn drop_older<T>(q: &mut VecDeque<(u64, T)>, now: u64, window_ms: u64) {
+    while q.front().is_some_and(|&(t, _)| t + window_ms <= now) {
+        q.pop_front();
+    }
+}

@@ -147,6 +147,7 @@ use std::collections::VecDeque;
 use crate::autoscale::config::AutoscalerConfig;
 use crate::autoscale::cost::CostModel;
 use crate::autoscale::decision::{Action, Decision};
+use crate::autoscale::drop_older;
 use crate::autoscale::forecast::ensemble::{Ensemble, Selection};
 use crate::autoscale::forecast::{Forecaster, default_forecasters};
 use crate::autoscale::hpa::Hpa;
@@ -536,12 +537,5 @@ impl Policy for Predictive {
             self.last_up = Some(now);
         }
         d
-    }
-}
-
-/// Drops the entries of a time-ordered window that are `window_ms` or more older than `now`.
-fn drop_older<T>(q: &mut VecDeque<(u64, T)>, now: u64, window_ms: u64) {
-    while q.front().is_some_and(|&(t, _)| t + window_ms <= now) {
-        q.pop_front();
     }
 }
