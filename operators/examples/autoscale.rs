@@ -15,9 +15,9 @@
 //!   turned off) gives capacity back after a quiet minute and the next burst waits a start-up
 //!   time for it. On this series predictive ends with fewer violation minutes and fewer
 //!   replica-minutes than hpa. Over 12 seeds × burst probabilities 0.15 / 0.25 / 0.35 of the
-//!   same generator (measured while writing this), predictive's violation minutes were never
-//!   above hpa's and its replica-minutes within ±0.4 % of hpa's, either way: the margin is
-//!   thin on one-minute noise.
+//!   same generator (measured in session 11, with the fleet model's corrected view),
+//!   predictive's violation minutes were never above hpa's and its replica-minutes between
+//!   0.45 % below and 0.35 % above hpa's: the margin is thin on one-minute noise.
 //!
 //! The fleet: 100 requests/s per ready replica, 60 s start-up, 1 s SLO on the modelled queueing
 //! delay, min 1 / max 10 replicas, the 0.99 quantile of each trace scaled to 80 % of the full

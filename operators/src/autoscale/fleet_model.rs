@@ -18,7 +18,13 @@
 //!   evaluates a [`FleetView`]: each ready replica with the mean over the interval's steps of the
 //!   offered utilisation (demand + backlog / interval) / ready capacity, which may exceed 1 —
 //!   starting replicas are present but not ready (Kubernetes' unready pods) and report cpu 0 —
-//!   plus the mean delay as latency. The decision is applied at once (step order within a step:
+//!   plus the mean delay as latency. A replica that became ready during the interval counts
+//!   only the steps since (its starting steps served nothing: 0), as SPEC §3's mean cpu over
+//!   the interval counts a membrane's samples; so the view's load in replicas' worth (mean
+//!   utilisation × ready replicas) is the interval's mean offered load whether or not replicas
+//!   became ready in it. (Before session 11 every ready replica reported the whole interval's
+//!   mean: at the evaluation where replicas became ready the load was overstated by the ratio
+//!   of ready replicas after to before — 1 → 10 replicas read a spike ten times its size.) The decision is applied at once (step order within a step:
 //!   replicas whose start-up ended become ready, then the evaluation, then the queue).
 //!   echoflow note: by SPEC §3 a membrane's utilisation is mean cpu × (1 + shed / admitted);
 //!   with cpu = served / capacity and shed = offered − served this equals the offered
@@ -191,6 +197,9 @@ pub struct FleetModel {
     backlog: f64,
     // Interval accumulators for the view.
     acc_offered: f64,
+    /// For each replica that became ready during the current interval, `acc_offered` at that
+    /// moment (its samples before were a starting replica's: no utilisation).
+    promoted_at: Vec<f64>,
     acc_delay_ms: f64,
     acc_steps: u32,
 }
@@ -261,6 +270,7 @@ impl FleetModel {
                 starting: Vec::new(),
                 backlog: 0.0,
                 acc_offered: 0.0,
+                promoted_at: Vec::new(),
                 acc_delay_ms: 0.0,
                 acc_steps: 0,
             },
@@ -299,10 +309,21 @@ impl FleetModel {
         let n = f64::from(self.acc_steps.max(1));
         let offered = self.acc_offered / n;
         let mut pods = Vec::with_capacity(self.present() as usize);
-        pods.extend((0..self.ready).map(|_| PodSample::ready(offered)));
+        // Ready for the whole interval: the interval's mean offered utilisation. Ready since a
+        // step within it: the steps since then (its starting steps count as 0, as a starting
+        // membrane serves nothing), so the view's load in replicas' worth is the interval's
+        // mean offered load however many replicas became ready in it.
+        let promoted = self.promoted_at.len() as u32;
+        pods.extend((0..self.ready - promoted).map(|_| PodSample::ready(offered)));
+        pods.extend(
+            self.promoted_at
+                .iter()
+                .map(|&at| PodSample::ready((self.acc_offered - at) / n)),
+        );
         pods.extend(self.starting.iter().map(|_| PodSample::not_ready(0.0)));
         let latency = (self.acc_steps > 0).then(|| self.acc_delay_ms / n);
         self.acc_offered = 0.0;
+        self.promoted_at.clear();
         self.acc_delay_ms = 0.0;
         self.acc_steps = 0;
         FleetView {
@@ -329,7 +350,11 @@ impl FleetModel {
             while remove > 0 && self.starting.pop().is_some() {
                 remove -= 1;
             }
-            self.ready -= remove.min(self.ready);
+            let remove = remove.min(self.ready);
+            // The most recently ready go first.
+            let keep = self.promoted_at.len().saturating_sub(remove as usize);
+            self.promoted_at.truncate(keep);
+            self.ready -= remove;
         }
     }
 
@@ -338,7 +363,10 @@ impl FleetModel {
         let now = self.now;
         let before = self.starting.len();
         self.starting.retain(|&t| t > now);
-        self.ready += (before - self.starting.len()) as u32;
+        let promoted = before - self.starting.len();
+        self.ready += promoted as u32;
+        let at = self.acc_offered;
+        self.promoted_at.extend(std::iter::repeat_n(at, promoted));
     }
 
     /// Whether an evaluation is due at the current step.
@@ -589,6 +617,46 @@ mod tests {
         assert_eq!(m.ready(), r + 2, "ready after startup_ms = 60 s");
         m.apply(r + 1);
         assert_eq!(m.ready(), r + 1);
+    }
+
+    #[test]
+    fn replicas_ready_at_the_evaluation_add_no_load_to_the_view() {
+        let auto = AutoscalerConfig::default();
+        let sim = SimulateConfig::default();
+        // The first row held for an hour: 402 rps, 4.02 replicas' worth at 100 rps each.
+        let (mut m, _) = FleetModel::new(&[0.5, 1.0], 3_600_000, &sim, &auto).unwrap();
+        let worth = m.demand_at(0) / sim.capacity_rps;
+        let r = m.ready(); // ⌈402 / 70⌉ = 6
+        assert_eq!(r, 6);
+        let load = |v: &FleetView| v.load_in_replicas().unwrap();
+        m.apply(r + 3);
+        let mut views = Vec::new();
+        while m.now() <= 120_000 {
+            m.promote();
+            if m.evaluation_due() {
+                views.push((m.ready(), m.view()));
+            }
+            m.step_queue();
+        }
+        // Evaluations at 15, 30, …, 120 s; the three replicas become ready at 60 s.
+        assert_eq!(views.len(), 8);
+        for (ready, view) in &views {
+            assert_eq!(view.ready_count(), *ready);
+            assert!(
+                (load(view) - worth).abs() < 1e-9,
+                "{} at {ready} ready",
+                load(view)
+            );
+        }
+        assert_eq!(views[3].0, r + 3, "ready at the 60 s evaluation");
+        // The promoted replicas report 0 for the interval they spent starting.
+        let promoted: Vec<_> = views[3]
+            .1
+            .pods
+            .iter()
+            .filter_map(|p| p.utilization)
+            .collect();
+        assert_eq!(promoted.iter().filter(|&&u| u == 0.0).count(), 3);
     }
 
     #[test]
