@@ -109,6 +109,13 @@
 //! empirical horizon-error quantile, capping the hold at HPA's stabilised recommendation, a
 //! quantile or rectangular-window margin) are listed in BENCHMARKS.md with their results.
 //!
+//! The figures quoted above were measured on `simulate`'s fleet model before session 11, which
+//! overstated the load at every evaluation where replicas became ready
+//! ([`crate::autoscale::fleet_model`]). On the corrected model, with this policy unchanged,
+//! predictive dominates hpa on 3 of 3 shared traces, 23 of 24 and 28 of 28 held-out NAB series
+//! and 11 of 11 one-minute web weeks; of the alternatives above measured again none dominates
+//! on more (BENCHMARKS.md "Ninth round").
+//!
 //! **Measured options, off by default (session 6).** A held-out set from outside NAB (NASA
 //! HTTP 1995 and a Twitter stream of 2021, per-minute counts; `benches/autoscale_holdout.py
 //! --web`) showed the early scale-down's weak side: on noisy one-minute rows it releases after
