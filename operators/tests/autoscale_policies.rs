@@ -504,6 +504,39 @@ fn a_steady_trace_has_no_violations_and_no_scaling() {
     }
 }
 
+#[test]
+fn one_step_up_is_answered_once_and_never_reversed() {
+    // 30 min at 379 rps, then 1 h at 500 rps (the 0.99 quantile scaled to 0.5 × 10 × 100):
+    // 6 replicas at the start, 8 for HPA's 0.70 after the step — no overload, no backlog.
+    // When the added replicas become ready the load is unchanged; a view that counted them as
+    // having served the whole interval read a rise and every policy answered a load that was
+    // never there, then gave the replicas back (SPEC §3: a membrane's own mean cpu).
+    let rows: Vec<f64> = [25.0; 6].into_iter().chain([33.0; 12]).collect();
+    let sim = SimulateConfig {
+        peak_utilization: 0.5,
+        ..SimulateConfig::default()
+    };
+    for policy in PolicyKind::ALL {
+        let auto = AutoscalerConfig {
+            policy,
+            ..AutoscalerConfig::default()
+        };
+        let mut p = build(&auto);
+        let mut moves = Vec::new();
+        let out = run(&rows, 300_000, &sim, &auto, &mut p, &mut |d| {
+            if d.action != Action::Hold {
+                moves.push((d.ts, d.from, d.to));
+            }
+        })
+        .unwrap();
+        assert_eq!(out.summary.initial_replicas, 6, "{policy}");
+        assert_eq!(out.summary.scale_downs, 0, "{policy}: {moves:?}");
+        assert_eq!(out.summary.reversals, 0, "{policy}: {moves:?}");
+        assert_eq!(out.summary.slo_violation_minutes, 0, "{policy}");
+        assert_eq!(out.summary.scale_ups, 1, "{policy}: {moves:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
