@@ -14,7 +14,10 @@
 //! while a level that held for a whole window and then dropped is a level shift, which
 //! `predictive` releases one horizon after the drop. On load that changes at every evaluation
 //! every observation is a level and the envelope is HPA's window over the load. No constant of
-//! its own; measured in BENCHMARKS.md "Eighth round (session 10)".
+//! its own; measured in BENCHMARKS.md "Eighth round (session 10)" and again on the corrected
+//! fleet model in "Ninth round (session 11)" (without the envelope 0 of 11 one-minute web
+//! weeks dominated instead of 11; counting overloaded observations as levels 20 of 24 old NAB
+//! series instead of 23).
 //!
 //! ```
 //! use echoflow_operators::autoscale::level_envelope::LevelEnvelope;
