@@ -49,6 +49,14 @@ second — and of the very workload echoflow fronts (model serving).
     git clone https://github.com/Azure/AzurePublicDataset /tmp/apd
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --azure-llm /tmp/apd
 
+Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`; `--set` takes a
+comma-separated list) print each set's table, then one line per set and the total — every
+set of BENCHMARKS.md's held-out rounds in one command (about a minute):
+
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow \
+        --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --web /tmp/wsd \
+        --azure-llm /tmp/apd
+
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
 
@@ -241,40 +249,34 @@ def dominates(p, h):
     return no_worse and strictly and p["reversals"] <= REVERSAL_BOUND * h["reversals"]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default="target/release/echoflow", help="the echoflow binary")
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--traces", help="a directory of timestamp,value CSV traces")
-    src.add_argument("--nab", help="a checkout of numenta/NAB; reads the held-out set")
-    src.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
-    src.add_argument(
-        "--azure-llm", help="a checkout of Azure/AzurePublicDataset; the session-10 set"
-    )
-    ap.add_argument("--set", default="held_out", choices=sorted(SETS), help="the NAB set (--nab)")
-    ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
-    ap.add_argument(
-        "--config",
-        help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
-    )
-    args = ap.parse_args()
-
-    if args.nab:
-        traces = [os.path.join(args.nab, "data", p) for p in SETS[args.set]]
-    elif args.web:
-        traces = web_traces(args.web, os.path.join(args.out, "traces"))
-    elif args.azure_llm:
-        traces = azure_llm_traces(args.azure_llm, os.path.join(args.out, "traces"))
-    else:
-        traces = sorted(
-            os.path.join(args.traces, f) for f in os.listdir(args.traces) if f.endswith(".csv")
+def groups(args):
+    """The trace sets asked for, in a fixed order: (label, trace paths)."""
+    out = []
+    if args.traces:
+        out.append(
+            (
+                f"traces {args.traces}",
+                sorted(
+                    os.path.join(args.traces, f)
+                    for f in os.listdir(args.traces)
+                    if f.endswith(".csv")
+                ),
+            )
         )
-    if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
-        sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
-    missing = [t for t in traces if not os.path.isfile(t)]
-    if missing:
-        sys.exit(f"missing traces: {missing}")
+    if args.nab:
+        for name in args.set.split(","):
+            if name not in SETS:
+                sys.exit(f"--set {name!r}: allowed are {', '.join(sorted(SETS))}")
+            out.append((f"NAB {name}", [os.path.join(args.nab, "data", p) for p in SETS[name]]))
+    if args.web:
+        out.append(("web", web_traces(args.web, os.path.join(args.out, "traces"))))
+    if args.azure_llm:
+        out.append(("Azure LLM", azure_llm_traces(args.azure_llm, os.path.join(args.out, "traces"))))
+    return out
 
+
+def run_group(args, traces):
+    """Prints one set's table; returns (traces dominated, sums per policy)."""
     keys = ["slo_violation_minutes", "replica_minutes_above_min", "reversals"]
     total = {"hpa": dict.fromkeys(keys, 0.0), "predictive": dict.fromkeys(keys, 0.0)}
     wins = 0
@@ -302,11 +304,56 @@ def main():
             flush=True,
         )
     p, h = total["predictive"], total["hpa"]
+    sums = " / ".join(f"{ratio(p[k], h[k]):.3f}" for k in keys)
     print(
         f"| **sum over {len(traces)} traces** "
         + "".join(f"| {ratio(p[k], h[k]):.3f} " for k in keys)
         + f"| {wins} of {len(traces)} |"
     )
+    return wins, sums
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="target/release/echoflow", help="the echoflow binary")
+    ap.add_argument("--traces", help="a directory of timestamp,value CSV traces")
+    ap.add_argument("--nab", help="a checkout of numenta/NAB; reads the set(s) named by --set")
+    ap.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
+    ap.add_argument("--azure-llm", help="a checkout of Azure/AzurePublicDataset; the session-10 set")
+    ap.add_argument(
+        "--set",
+        default="held_out",
+        help=f"the NAB set(s) for --nab, comma-separated: {', '.join(sorted(SETS))}",
+    )
+    ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
+    ap.add_argument(
+        "--config",
+        help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
+    )
+    args = ap.parse_args()
+    if not (args.traces or args.nab or args.web or args.azure_llm):
+        ap.error("give at least one of --traces, --nab, --web, --azure-llm")
+    if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
+        sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
+    sets = groups(args)
+    missing = [t for _, traces in sets for t in traces if not os.path.isfile(t)]
+    if missing:
+        sys.exit(f"missing traces: {missing}")
+
+    summary = []
+    for label, traces in sets:
+        if len(sets) > 1:
+            print(f"\n### {label} ({len(traces)} traces)\n")
+        wins, sums = run_group(args, traces)
+        summary.append((label, wins, len(traces), sums))
+    if len(sets) > 1:
+        print("\n| set | dominated | sums: violation / replica-min above floor / reversals, p ÷ h |")
+        print("|---|---:|---|")
+        for label, wins, n, sums in summary:
+            print(f"| {label} | {wins} of {n} | {sums} |")
+        total_wins = sum(w for _, w, _, _ in summary)
+        total_n = sum(n for _, _, n, _ in summary)
+        print(f"| **all** | **{total_wins} of {total_n}** | |")
 
 
 if __name__ == "__main__":
