@@ -697,4 +697,51 @@ mod tests {
         assert_eq!(median_spacing_ms(&ts), Some(300_000));
         assert_eq!(median_spacing_ms(&[5]), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Whatever the demand, the start-up time (a multiple of the interval or not) and the
+        /// decisions, the view's load in replicas' worth is the interval's mean offered load,
+        /// (demand + backlog / interval) / capacity per step, computed here from the steps'
+        /// outcomes alone.
+        #[test]
+        fn the_view_load_is_the_mean_offered_load(
+            values in proptest::collection::vec(0.0f64..1000.0, 2..8),
+            startup_s in 0u64..150,
+            decisions in proptest::collection::vec(1u32..=10, 1..40),
+        ) {
+            proptest::prop_assume!(values.iter().any(|v| *v > 1.0));
+            let auto = AutoscalerConfig::default();
+            let sim = SimulateConfig { startup_ms: startup_s * 1000, ..SimulateConfig::default() };
+            let (mut m, _) = FleetModel::new(&values, 60_000, &sim, &auto).unwrap();
+            let interval_s = auto.interval_ms as f64 / 1000.0;
+            let mut offered = Vec::new();
+            let mut next = decisions.iter().cycle();
+            while m.now() < m.duration_ms() {
+                m.promote();
+                if m.evaluation_due() {
+                    let view = m.view();
+                    let want = offered.iter().sum::<f64>() / offered.len() as f64;
+                    let got = view.load_in_replicas().unwrap_or(0.0);
+                    proptest::prop_assert!(
+                        (got - want).abs() <= 1e-9 * want.max(1.0),
+                        "at {} ms: view {got}, steps {want}", m.now()
+                    );
+                    offered.clear();
+                    m.apply(*next.next().unwrap());
+                }
+                let o = m.step_queue();
+                let load = if o.ready > 0 {
+                    (o.demand + o.backlog / interval_s) / sim.capacity_rps
+                } else {
+                    0.0
+                };
+                offered.push(load);
+            }
+        }
+    }
 }
