@@ -24,8 +24,9 @@
 //!   utilisation × ready replicas) is the interval's mean offered load whether or not replicas
 //!   became ready in it. (Before session 11 every ready replica reported the whole interval's
 //!   mean: at the evaluation where replicas became ready the load was overstated by the ratio
-//!   of ready replicas after to before — 1 → 10 replicas read a spike ten times its size.) The decision is applied at once (step order within a step:
-//!   replicas whose start-up ended become ready, then the evaluation, then the queue).
+//!   of ready replicas after to before — 1 → 10 replicas read a spike ten times its size.)
+//!   The decision is applied at once (step order within a step: replicas whose start-up ended
+//!   become ready, then the evaluation, then the queue).
 //!   echoflow note: by SPEC §3 a membrane's utilisation is mean cpu × (1 + shed / admitted);
 //!   with cpu = served / capacity and shed = offered − served this equals the offered
 //!   utilisation above, so the model needs no separate shed counter.
