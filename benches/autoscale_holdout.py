@@ -149,6 +149,17 @@ WEB_BIN_S = 60
 WEB_WINDOW_BINS = 7 * 24 * 60
 
 
+def write_trace(path, t0, spacing_s, values):
+    """Writes `values` as a `timestamp,value` CSV, row i at t0 + i * spacing_s seconds."""
+    import datetime
+
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("timestamp,value\n")
+        for i, v in enumerate(values):
+            t = t0 + datetime.timedelta(seconds=i * spacing_s)
+            out.write(f"{t:%Y-%m-%d %H:%M:%S},{v}\n")
+
+
 def web_traces(checkout, folder):
     """Writes the `--web` set's CSVs into `folder` (rule in the module docs); returns paths."""
     import bz2
@@ -173,11 +184,7 @@ def web_traces(checkout, folder):
             rows = per_bin[w * WEB_WINDOW_BINS : (w + 1) * WEB_WINDOW_BINS]
             t0 = start + datetime.timedelta(seconds=w * WEB_WINDOW_BINS * WEB_BIN_S)
             path = os.path.join(folder, f"{name}_week{w + 1}.csv")
-            with open(path, "w", encoding="utf-8") as out:
-                out.write("timestamp,value\n")
-                for i, v in enumerate(rows):
-                    t = t0 + datetime.timedelta(seconds=i * WEB_BIN_S)
-                    out.write(f"{t:%Y-%m-%d %H:%M:%S},{v}\n")
+            write_trace(path, t0, WEB_BIN_S, rows)
             paths.append(path)
     return paths
 
@@ -206,10 +213,7 @@ def azure_llm_traces(checkout, folder):
         for t in seconds:
             counts[int((t - first).total_seconds())] += 1
         path = os.path.join(folder, f"{name}.csv")
-        with open(path, "w", encoding="utf-8") as out:
-            out.write("timestamp,value\n")
-            for i, v in enumerate(counts):
-                out.write(f"{first + datetime.timedelta(seconds=i):%Y-%m-%d %H:%M:%S},{v}\n")
+        write_trace(path, first, 1, counts)
         paths.append(path)
     return paths
 

@@ -795,8 +795,8 @@ fn the_level_envelope_holds_load_that_alternates_within_the_window() {
     // evaluations) and at 0.2 (1.6) for the next two: the 4.8 level begins again every 3
     // minutes, inside HPA's 300 s window, so with the level envelope (the default) no
     // scale-down goes below ⌈4.8 / 0.72⌉ = 7 once it has been seen; without it the early rule
-    // releases in the quiet minutes. The rise guard (which also holds on this load) is off in both, so that
-    // the envelope alone differs. The other half of the rule — a level that held for a whole
+    // releases in the quiet minutes. The rise guard (which also holds on this load) is off in
+    // both, so that the envelope alone differs. The other half of the rule — a level that held for a whole
     // window and then dropped is released one horizon after the drop, envelope or not — is
     // `predictive_releases_capacity_one_horizon_after_a_drop_by_default`.
     let cfg = predictive_config();
