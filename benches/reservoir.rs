@@ -16,6 +16,11 @@
 //!   matrixmultiply `dgemm`): one 500×500 by 500×N product, what one step of N dense requests
 //!   multiplies.
 //!
+//! - `reservoir/w_floor/{100,500,2000}`: no evaluation, a memory floor: 1,000 passes that only
+//!   read the stored values of the same models' `W` once each (eight-lane sums, the loads a
+//!   perfect one-sequence kernel could not avoid: every value is needed every step). At 500
+//!   units `W`'s 25,000 values (200 KB) live in L2, not L1, so this is the L2 read rate; the
+//!   inner-loop goal (10× ReservoirPy) is judged against it in BENCHMARKS.md.
 //! - `reservoir/tanh500/{libm,echoflow}`: `tanh` of 500 pre-activations (one 500-unit step's
 //!   worth), glibc's `f64::tanh` element by element versus echoflow's branch-free
 //!   `reservoir::tanh::tanh_in_place`.
@@ -30,7 +35,7 @@ use std::sync::OnceLock;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use echoflow_operators::reservoir::tanh::tanh_in_place;
 use echoflow_operators::reservoir::{
-    BatchEvaluator, Esn, FitParams, LayerInit, Request, mackey_glass, read_model,
+    BatchEvaluator, Esn, FitParams, LayerInit, Request, Weights, mackey_glass, read_model,
 };
 use ndarray::Array2;
 use ndarray::linalg::general_mat_mul;
@@ -110,6 +115,74 @@ fn steps_par(c: &mut Criterion) {
         }
     }
     g.finish();
+}
+
+fn w_floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("reservoir/w_floor");
+    g.throughput(Throughput::Elements(1000));
+    let models: [OnceLock<Vec<f64>>; 3] = Default::default();
+    for (units, cell) in [100, 500, 2000].into_iter().zip(&models) {
+        g.bench_with_input(BenchmarkId::from_parameter(units), &units, |b, &units| {
+            let values = cell.get_or_init(|| {
+                let esn = reservoirpy_model(units);
+                match esn.reservoir().layers()[0].w() {
+                    Weights::Sparse(csr) => csr.data().to_vec(),
+                    Weights::Dense(w) => w.iter().copied().collect(),
+                }
+            });
+            let avx2 = avx2();
+            b.iter(|| {
+                let mut lanes = [0.0f64; 16];
+                for _ in 0..1000 {
+                    // black_box keeps the 1,000 passes from being folded into one.
+                    let values = std::hint::black_box(values.as_slice());
+                    read_all_best(avx2, values, &mut lanes);
+                }
+                lanes
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Adds every value into one of 16 lanes (four 256-bit accumulators with AVX2: the loads, not
+/// the additions' latency, bound the loop).
+#[inline(always)]
+fn read_all(values: &[f64], lanes: &mut [f64; 16]) {
+    for chunk in values.chunks_exact(16) {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+}
+
+/// [`read_all`] compiled with AVX2 (the engine's kernels dispatch to AVX2 the same way).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn read_all_avx2(values: &[f64], lanes: &mut [f64; 16]) {
+    read_all(values, lanes)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2() -> bool {
+    false
+}
+
+/// [`read_all`] with AVX2 when `avx2` (the result of [`avx2`]).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn read_all_best(avx2: bool, values: &[f64], lanes: &mut [f64; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is `is_x86_feature_detected!("avx2")`, so the CPU has AVX2.
+        unsafe { read_all_avx2(values, lanes) };
+        return;
+    }
+    read_all(values, lanes)
 }
 
 fn batch(c: &mut Criterion) {
@@ -198,5 +271,5 @@ fn tanh(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steps, steps_par, batch, gemm, tanh);
+criterion_group!(benches, steps, steps_par, w_floor, batch, gemm, tanh);
 criterion_main!(benches);
