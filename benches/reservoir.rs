@@ -130,13 +130,12 @@ fn w_floor(c: &mut Criterion) {
                     Weights::Dense(w) => w.iter().copied().collect(),
                 }
             });
-            let avx2 = avx2();
             b.iter(|| {
                 let mut lanes = [0.0f64; 16];
                 for _ in 0..1000 {
                     // black_box keeps the 1,000 passes from being folded into one.
                     let values = std::hint::black_box(values.as_slice());
-                    read_all_best(avx2, values, &mut lanes);
+                    read_all_best(values, &mut lanes);
                 }
                 lanes
             })
@@ -149,10 +148,15 @@ fn w_floor(c: &mut Criterion) {
 /// the additions' latency, bound the loop).
 #[inline(always)]
 fn read_all(values: &[f64], lanes: &mut [f64; 16]) {
-    for chunk in values.chunks_exact(16) {
+    let chunks = values.chunks_exact(16);
+    let tail = chunks.remainder();
+    for chunk in chunks {
         for (l, v) in lanes.iter_mut().zip(chunk) {
             *l += v;
         }
+    }
+    for (l, v) in lanes.iter_mut().zip(tail) {
+        *l += v;
     }
 }
 
@@ -163,22 +167,11 @@ fn read_all_avx2(values: &[f64], lanes: &mut [f64; 16]) {
     read_all(values, lanes)
 }
 
-#[cfg(target_arch = "x86_64")]
-fn avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn avx2() -> bool {
-    false
-}
-
-/// [`read_all`] with AVX2 when `avx2` (the result of [`avx2`]).
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn read_all_best(avx2: bool, values: &[f64], lanes: &mut [f64; 16]) {
+/// [`read_all`] with AVX2 when the CPU has it.
+fn read_all_best(values: &[f64], lanes: &mut [f64; 16]) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is `is_x86_feature_detected!("avx2")`, so the CPU has AVX2.
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above).
         unsafe { read_all_avx2(values, lanes) };
         return;
     }
