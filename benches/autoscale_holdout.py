@@ -49,13 +49,28 @@ second — and of the very workload echoflow fronts (model serving).
     git clone https://github.com/Azure/AzurePublicDataset /tmp/apd
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --azure-llm /tmp/apd
 
-Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`; `--set` takes a
-comma-separated list) print each set's table, then one line per set and the total — every
-set of BENCHMARKS.md's held-out rounds in one command (about a minute):
+The session-12 held-out set (`--mooncake DIR`): DIR is a checkout of
+https://github.com/kvcache-ai/Mooncake (commit 3b5a594), whose
+`FAST25-release/traces/conversation_trace.jsonl` holds one row per request to the Kimi
+conversation service (Moonshot AI; about one hour; the FAST'25 Mooncake paper's trace,
+Apache-2.0): `timestamp` in milliseconds from the first request, recorded on a 3-second grid
+(every timestamp is within 3 ms of a multiple of 3,000). The rule, fixed before any policy
+ran on it: bin each request at round(timestamp / 3,000), count the requests per bin from bin
+0 to the last, bins without a request included as 0, and write one `timestamp,value` row per
+3 seconds (≈ 1,180 rows; the source's resolution, so no artificial empty seconds between its
+grid points). Nothing else is dropped or smoothed. Its toolagent and arxiv traces are not in
+the mirror this was taken from.
+
+    git clone https://github.com/kvcache-ai/Mooncake /tmp/mooncake
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --mooncake /tmp/mooncake
+
+Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`;
+`--set` takes a comma-separated list) print each set's table, then one line per set and the
+total — every set of BENCHMARKS.md's held-out rounds in one command (about a minute):
 
     python3 benches/autoscale_holdout.py --bin target/release/echoflow \
         --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --web /tmp/wsd \
-        --azure-llm /tmp/apd
+        --azure-llm /tmp/apd --mooncake /tmp/mooncake
 
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
@@ -218,6 +233,36 @@ def azure_llm_traces(checkout, folder):
     return paths
 
 
+# The session-12 held-out set (`--mooncake`): (name, file in the checkout).
+MOONCAKE_SOURCES = [
+    ("mooncake_conversation", "FAST25-release/traces/conversation_trace.jsonl"),
+]
+MOONCAKE_GRID_MS = 3000
+
+
+def mooncake_traces(checkout, folder):
+    """Writes the `--mooncake` set's CSVs into `folder` (rule in the module docs)."""
+    import datetime
+
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, source in MOONCAKE_SOURCES:
+        with open(os.path.join(checkout, source), encoding="utf-8") as f:
+            bins = [
+                round(json.loads(line)["timestamp"] / MOONCAKE_GRID_MS)
+                for line in f
+                if line.strip()
+            ]
+        counts = [0] * (max(bins) + 1)
+        for b in bins:
+            counts[b] += 1
+        path = os.path.join(folder, f"{name}.csv")
+        # The source's times are relative; the day is arbitrary (only the spacing matters).
+        write_trace(path, datetime.datetime(2024, 1, 1), MOONCAKE_GRID_MS // 1000, counts)
+        paths.append(path)
+    return paths
+
+
 REVERSAL_BOUND = 1.25
 
 
@@ -276,6 +321,9 @@ def groups(args):
         out.append(("web", web_traces(args.web, os.path.join(args.out, "traces"))))
     if args.azure_llm:
         out.append(("Azure LLM", azure_llm_traces(args.azure_llm, os.path.join(args.out, "traces"))))
+    if args.mooncake:
+        traces = mooncake_traces(args.mooncake, os.path.join(args.out, "traces"))
+        out.append(("Mooncake", traces))
     return out
 
 
@@ -324,6 +372,7 @@ def main():
     ap.add_argument("--nab", help="a checkout of numenta/NAB; reads the set(s) named by --set")
     ap.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
     ap.add_argument("--azure-llm", help="a checkout of Azure/AzurePublicDataset; the session-10 set")
+    ap.add_argument("--mooncake", help="a checkout of kvcache-ai/Mooncake; the session-12 set")
     ap.add_argument(
         "--set",
         default="held_out",
@@ -335,8 +384,8 @@ def main():
         help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
     )
     args = ap.parse_args()
-    if not (args.traces or args.nab or args.web or args.azure_llm):
-        ap.error("give at least one of --traces, --nab, --web, --azure-llm")
+    if not (args.traces or args.nab or args.web or args.azure_llm or args.mooncake):
+        ap.error("give at least one of --traces, --nab, --web, --azure-llm, --mooncake")
     if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
         sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
     sets = groups(args)
