@@ -17,7 +17,7 @@
 //!   multiplies.
 //!
 //! - `reservoir/w_floor/{100,500,2000}`: no evaluation, a memory floor: 1,000 passes that only
-//!   read the stored values of the same models' `W` once each (eight-lane sums, the loads a
+//!   read the stored values of the same models' `W` once each (sixteen-lane sums, the loads a
 //!   perfect one-sequence kernel could not avoid: every value is needed every step). At 500
 //!   units `W`'s 25,000 values (200 KB) live in L2, not L1, so this is the L2 read rate; the
 //!   inner-loop goal (10× ReservoirPy) is judged against it in BENCHMARKS.md.
