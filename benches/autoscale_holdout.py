@@ -175,6 +175,15 @@ def write_trace(path, t0, spacing_s, values):
             out.write(f"{t:%Y-%m-%d %H:%M:%S},{v}\n")
 
 
+def count_per_bin(bins):
+    """Requests per bin from bin 0 to the highest one, empty bins included as 0."""
+    bins = list(bins)
+    counts = [0] * (max(bins) + 1)
+    for b in bins:
+        counts[b] += 1
+    return counts
+
+
 def web_traces(checkout, folder):
     """Writes the `--web` set's CSVs into `folder` (rule in the module docs); returns paths."""
     import bz2
@@ -223,10 +232,8 @@ def azure_llm_traces(checkout, folder):
                 datetime.datetime.fromisoformat(row["TIMESTAMP"][:19])
                 for row in csv.DictReader(f)
             ]
-        first, last = min(seconds), max(seconds)
-        counts = [0] * (int((last - first).total_seconds()) + 1)
-        for t in seconds:
-            counts[int((t - first).total_seconds())] += 1
+        first = min(seconds)
+        counts = count_per_bin(int((t - first).total_seconds()) for t in seconds)
         path = os.path.join(folder, f"{name}.csv")
         write_trace(path, first, 1, counts)
         paths.append(path)
@@ -253,9 +260,7 @@ def mooncake_traces(checkout, folder):
                 for line in f
                 if line.strip()
             ]
-        counts = [0] * (max(bins) + 1)
-        for b in bins:
-            counts[b] += 1
+        counts = count_per_bin(bins)
         path = os.path.join(folder, f"{name}.csv")
         # The source's times are relative; the day is arbitrary (only the spacing matters).
         write_trace(path, datetime.datetime(2024, 1, 1), MOONCAKE_GRID_MS // 1000, counts)
