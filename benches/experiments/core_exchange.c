@@ -14,14 +14,10 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common.h"
+
 #define UNITS 500
 #define STEPS 1000000
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static _Alignas(128) atomic_long arrived;
 static _Alignas(128) atomic_long generation;

@@ -28,25 +28,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
+
 #define N 500
 #define NP 512 /* N rounded up to whole 16-column and 8-row blocks */
 #define RB (NP / 8)
 #define CB (NP / 16)
 #define STEPS 20000
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 42;
-static double uniform(void) { /* xorshift64, [0, 1) */
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (rng >> 11) * (1.0 / 9007199254740992.0);
-}
 
 static int indptr[N + 1];
 static int *ind;

@@ -32,23 +32,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
+
 #define N 500
 #define WIN 64
 #define STEPS 20000
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 42;
-static double urand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (rng >> 11) * (1.0 / 9007199254740992.0);
-}
 
 typedef struct {
     int start, full, len;
@@ -75,9 +63,9 @@ static void build(void) {
     for (int i = 0; i < N; i++) {
         row_len[i] = 0;
         for (int j = 0; j < N; j++)
-            if (urand() < 0.1) {
+            if (uniform() < 0.1) {
                 cols_of[i][row_len[i]] = j;
-                vals_of[i][row_len[i]++] = urand() - 0.5;
+                vals_of[i][row_len[i]++] = uniform() - 0.5;
             }
         nnz += row_len[i];
         order[i] = i;
