@@ -14,10 +14,10 @@
 //!   minutes out as HPA does, where the early release alone (the third policy, the envelope
 //!   turned off) gives capacity back after a quiet minute and the next burst waits a start-up
 //!   time for it. On this series predictive ends with fewer violation minutes and fewer
-//!   replica-minutes than hpa. Over 12 seeds × burst probabilities 0.15 / 0.25 / 0.35 of the
-//!   same generator (measured in session 11, with the fleet model's corrected view),
-//!   predictive's violation minutes were never above hpa's and its replica-minutes between
-//!   0.45 % below and 0.35 % above hpa's: the margin is thin on one-minute noise.
+//!   replica-minutes than hpa. Over seeds 1–12 × burst probabilities 0.15 / 0.25 / 0.35 of
+//!   the same generator (measured in session 14, overflow clipped), predictive's violation
+//!   minutes were never above hpa's and its replica-minutes between 0.40 % below and 0.29 %
+//!   above hpa's: the margin is thin on one-minute noise.
 //!
 //! The fleet: 100 requests/s per ready replica, 60 s start-up, 1 s SLO on the modelled queueing
 //! delay, min 1 / max 10 replicas, the 0.99 quantile of each trace scaled to 80 % of the full

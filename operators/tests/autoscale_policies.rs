@@ -726,15 +726,20 @@ fn the_window_max_margin_holds_at_least_the_mean_margin_on_noise() {
 #[test]
 fn clipping_observations_at_the_full_fleet_bounds_what_the_forecasters_learn() {
     // 8 replicas at 3.0 (24 replicas' worth, beyond the 10 the fleet can have) for 40
-    // evaluations. Both policies ask for the full fleet; with `Overflow::ClipObservation` the
-    // ensemble has seen a constant 10 and forecasts 10, by default it has seen 24.
+    // evaluations. Both policies ask for the full fleet; by default
+    // (`Overflow::ClipObservation`) the ensemble has seen a constant 10 and forecasts 10,
+    // with `Overflow::AsObserved` it has seen 24.
     let cfg = predictive_config();
-    let clip_params = PredictiveParams {
-        overflow: Overflow::ClipObservation,
+    assert_eq!(
+        PredictiveParams::default().overflow,
+        Overflow::ClipObservation
+    );
+    let plain_params = PredictiveParams {
+        overflow: Overflow::AsObserved,
         ..PredictiveParams::default()
     };
-    let mut clipped = Predictive::with(&cfg, clip_params, default_forecasters());
-    let mut plain = Predictive::new(&cfg);
+    let mut clipped = Predictive::new(&cfg);
+    let mut plain = Predictive::with(&cfg, plain_params, default_forecasters());
     for i in 1..=40u64 {
         let v = fleet(8, 3.0);
         assert_eq!(clipped.evaluate(i * 15_000, &v).to, 10);

@@ -93,6 +93,21 @@
 //!   load that changes at every evaluation (a metric that updates faster than `interval_ms`)
 //!   every observation is a level, and the envelope is HPA's window over the load itself. No
 //!   constant: HPA's window and the provisioning target p.
+//! - **Overflow clipped.** The ensemble observes min(L, `max_replicas`): load beyond the full
+//!   fleet's capacity (a fleet-overflowing spike, whose draining backlog makes the offered
+//!   load many times the demand: SPEC §5) enters the forecasters and the under-forecast margin
+//!   as the full fleet's worth ([`PredictiveParams::overflow`], default
+//!   [`Overflow::ClipObservation`] since session 14). Decisions while the load is above the
+//!   fleet are unchanged (they are at `max_replicas` either way, by the HPA floor); what
+//!   changes is what the forecasters learn from a drain: no trend member extrapolates it and
+//!   the margin does not hold spike-sized capacity after it. Why (measured, BENCHMARKS.md
+//!   "Twelfth round"): with the traces played faster than their own spacing (`[simulate]
+//!   row_ms` 60 s) the margin inflated by each one-minute burst stepped the fleet down over
+//!   minutes after HPA had already dropped; clipping dominates on 45 of the 55 shared and NAB
+//!   traces there instead of 35, on 12 instead of 10 with 15 s rows and 51 instead of 50 with
+//!   a 120 s start-up, and on as many as before at their own spacing (66 of 69 with the web
+//!   and LLM sets), with 20 or 50 replicas (53 of 55) and a 30 s start-up (55). No constant:
+//!   the cap is `max_replicas`.
 //! - Clamped to [min, max]; the cost model may veto a scale-up (`[autoscaler.cost]`).
 //!
 //! Where the defaults come from: p = 0.72, z = 0 and the HPA floor are the earlier measured
@@ -122,7 +137,8 @@
 //! every low minute and the next burst finds the fleet short (predictive 1.65× hpa's violation
 //! minutes there before the rise guard, dominating on 0 of 11). Two mechanisms were
 //! addressed, each with no new constant, and measured on all four sets (BENCHMARKS.md "Fourth
-//! round"); neither is the default because neither keeps dominance elsewhere:
+//! round"); neither was made the default then because neither kept dominance elsewhere (the
+//! first became the default in session 14, above):
 //! - [`PredictiveParams::overflow`]: load beyond `max_replicas`' worth (a fleet-overflowing
 //!   spike, whose backlog makes the observed load huge) is clipped at the full fleet's capacity,
 //!   either in the expected under-forecast only ([`Overflow::ClipUnderForecast`]) or in every
@@ -223,12 +239,13 @@ pub struct PredictiveParams {
 /// How load above what `max_replicas` can serve enters the forecasting state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
-    /// As observed (the policy before session 6).
-    #[default]
+    /// As observed (the policy before session 14).
     AsObserved,
     /// The expected under-forecast is measured on load clipped at `max_replicas`' worth.
     ClipUnderForecast,
-    /// The ensemble observes min(load, `max_replicas`) (forecasts and errors alike).
+    /// The ensemble observes min(load, `max_replicas`) (forecasts and errors alike; the
+    /// default since session 14).
+    #[default]
     ClipObservation,
 }
 
@@ -249,7 +266,7 @@ impl Default for PredictiveParams {
             down_margin: Some(1.0),
             short_down_window_ms: None,
             hpa_down_floor: true,
-            overflow: Overflow::AsObserved,
+            overflow: Overflow::ClipObservation,
             path_margin: false,
             window_max_margin: false,
             guard: true,
