@@ -64,7 +64,22 @@ the mirror this was taken from.
     git clone https://github.com/kvcache-ai/Mooncake /tmp/mooncake
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --mooncake /tmp/mooncake
 
-Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`;
+The session-15 held-out set (`--worldcup DIR`): DIR is a checkout of
+https://github.com/nimamahmoudi/worldcup98-dataset (commit 8246021), whose
+`invocation_count.csv` holds the requests to the 1998 FIFA World Cup web site (30 April -
+26 July 1998; the ITA trace's access logs) counted per minute (`period,count`; the count of
+a minute split between two log files appears in two rows). The rule, fixed before any policy
+ran on it, is the `--web` set's: sum the rows per minute, from the first minute to the last,
+minutes without a row included as 0 (10 of 125,310), cut into consecutive 7-day windows
+from the first minute, keep every complete window (12 series of 10,080 one-minute rows).
+Nothing else is dropped or smoothed: the quiet weeks before the tournament and the match-day
+flash crowds (a hundred times the early weeks' rate) stay as they are.
+
+    git clone https://github.com/nimamahmoudi/worldcup98-dataset /tmp/wc98
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --worldcup /tmp/wc98
+
+Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`,
+`--worldcup`;
 `--set` takes a comma-separated list) print each set's table, then one line per set and the
 total — every set of BENCHMARKS.md's held-out rounds in one command (about a minute):
 
@@ -268,6 +283,35 @@ def mooncake_traces(checkout, folder):
     return paths
 
 
+# The session-15 held-out set (`--worldcup`): (name, file in the checkout).
+WORLDCUP_SOURCES = [("worldcup98", "invocation_count.csv")]
+
+
+def worldcup_traces(checkout, folder):
+    """Writes the `--worldcup` set's CSVs into `folder` (rule in the module docs)."""
+    import csv
+    import datetime
+
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, source in WORLDCUP_SOURCES:
+        per_minute = {}
+        with open(os.path.join(checkout, source), encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                t = datetime.datetime.fromisoformat(row["period"])
+                per_minute[t] = per_minute.get(t, 0) + int(row["count"])
+        first = min(per_minute)
+        bins = {int((t - first).total_seconds()) // WEB_BIN_S: c for t, c in per_minute.items()}
+        counts = [bins.get(b, 0) for b in range(max(bins) + 1)]
+        for w in range(len(counts) // WEB_WINDOW_BINS):
+            rows = counts[w * WEB_WINDOW_BINS : (w + 1) * WEB_WINDOW_BINS]
+            t0 = first + datetime.timedelta(seconds=w * WEB_WINDOW_BINS * WEB_BIN_S)
+            path = os.path.join(folder, f"{name}_week{w + 1}.csv")
+            write_trace(path, t0, WEB_BIN_S, rows)
+            paths.append(path)
+    return paths
+
+
 REVERSAL_BOUND = 1.25
 
 
@@ -329,6 +373,9 @@ def groups(args):
     if args.mooncake:
         traces = mooncake_traces(args.mooncake, os.path.join(args.out, "traces"))
         out.append(("Mooncake", traces))
+    if args.worldcup:
+        traces = worldcup_traces(args.worldcup, os.path.join(args.out, "traces"))
+        out.append(("World Cup 98", traces))
     return out
 
 
@@ -378,6 +425,7 @@ def main():
     ap.add_argument("--web", help="a checkout of web-service-datasets; the session-6 set")
     ap.add_argument("--azure-llm", help="a checkout of Azure/AzurePublicDataset; the session-10 set")
     ap.add_argument("--mooncake", help="a checkout of kvcache-ai/Mooncake; the session-12 set")
+    ap.add_argument("--worldcup", help="a checkout of worldcup98-dataset; the session-15 set")
     ap.add_argument(
         "--set",
         default="held_out",
@@ -389,8 +437,10 @@ def main():
         help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
     )
     args = ap.parse_args()
-    if not (args.traces or args.nab or args.web or args.azure_llm or args.mooncake):
-        ap.error("give at least one of --traces, --nab, --web, --azure-llm, --mooncake")
+    if not (
+        args.traces or args.nab or args.web or args.azure_llm or args.mooncake or args.worldcup
+    ):
+        ap.error("give at least one of --traces, --nab, --web, --azure-llm, --mooncake, --worldcup")
     if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
         sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
     sets = groups(args)
