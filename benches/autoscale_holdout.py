@@ -190,6 +190,21 @@ def write_trace(path, t0, spacing_s, values):
             out.write(f"{t:%Y-%m-%d %H:%M:%S},{v}\n")
 
 
+def write_weeks(folder, name, start, per_minute):
+    """Writes every complete 7-day window of `per_minute` (counts from `start`, one per minute)
+    as `{name}_week{n}.csv` in `folder`; returns the paths."""
+    import datetime
+
+    paths = []
+    for w in range(len(per_minute) // WEB_WINDOW_BINS):
+        rows = per_minute[w * WEB_WINDOW_BINS : (w + 1) * WEB_WINDOW_BINS]
+        t0 = start + datetime.timedelta(seconds=w * WEB_WINDOW_BINS * WEB_BIN_S)
+        path = os.path.join(folder, f"{name}_week{w + 1}.csv")
+        write_trace(path, t0, WEB_BIN_S, rows)
+        paths.append(path)
+    return paths
+
+
 def count_per_bin(bins):
     """Requests per bin from bin 0 to the highest one, empty bins included as 0."""
     bins = list(bins)
@@ -219,12 +234,7 @@ def web_traces(checkout, folder):
         if len(per_second) % WEB_BIN_S:
             per_bin.pop()  # an incomplete last minute
         start = datetime.datetime.fromisoformat(first_day)
-        for w in range(len(per_bin) // WEB_WINDOW_BINS):
-            rows = per_bin[w * WEB_WINDOW_BINS : (w + 1) * WEB_WINDOW_BINS]
-            t0 = start + datetime.timedelta(seconds=w * WEB_WINDOW_BINS * WEB_BIN_S)
-            path = os.path.join(folder, f"{name}_week{w + 1}.csv")
-            write_trace(path, t0, WEB_BIN_S, rows)
-            paths.append(path)
+        paths += write_weeks(folder, name, start, per_bin)
     return paths
 
 # The session-10 held-out set (`--azure-llm`): (name, file in the checkout).
@@ -303,12 +313,7 @@ def worldcup_traces(checkout, folder):
         first = min(per_minute)
         bins = {int((t - first).total_seconds()) // WEB_BIN_S: c for t, c in per_minute.items()}
         counts = [bins.get(b, 0) for b in range(max(bins) + 1)]
-        for w in range(len(counts) // WEB_WINDOW_BINS):
-            rows = counts[w * WEB_WINDOW_BINS : (w + 1) * WEB_WINDOW_BINS]
-            t0 = first + datetime.timedelta(seconds=w * WEB_WINDOW_BINS * WEB_BIN_S)
-            path = os.path.join(folder, f"{name}_week{w + 1}.csv")
-            write_trace(path, t0, WEB_BIN_S, rows)
-            paths.append(path)
+        paths += write_weeks(folder, name, first, counts)
     return paths
 
 
