@@ -79,13 +79,13 @@ flash crowds (a hundred times the early weeks' rate) stay as they are.
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --worldcup /tmp/wc98
 
 Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`,
-`--worldcup`;
-`--set` takes a comma-separated list) print each set's table, then one line per set and the
-total — every set of BENCHMARKS.md's held-out rounds in one command (about a minute):
+`--worldcup`; `--set` takes a comma-separated list) print each set's table, then one line per
+set and the total — every set of BENCHMARKS.md's held-out rounds in one command (about two
+minutes):
 
     python3 benches/autoscale_holdout.py --bin target/release/echoflow \
         --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --web /tmp/wsd \
-        --azure-llm /tmp/apd --mooncake /tmp/mooncake
+        --azure-llm /tmp/apd --mooncake /tmp/mooncake --worldcup /tmp/wc98
 
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
@@ -442,10 +442,10 @@ def main():
         help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
     )
     args = ap.parse_args()
-    if not (
-        args.traces or args.nab or args.web or args.azure_llm or args.mooncake or args.worldcup
-    ):
-        ap.error("give at least one of --traces, --nab, --web, --azure-llm, --mooncake, --worldcup")
+    sources = ["traces", "nab", "web", "azure_llm", "mooncake", "worldcup"]
+    if not any(getattr(args, s) for s in sources):
+        flags = ", ".join("--" + s.replace("_", "-") for s in sources)
+        ap.error(f"give at least one of {flags}")
     if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
         sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
     sets = groups(args)
