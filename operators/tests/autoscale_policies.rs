@@ -411,6 +411,58 @@ fn predictive_holds_the_stabilisation_window_after_a_scale_up() {
     assert!(first_down >= 40, "scaled down at evaluation {first_down}");
 }
 
+#[test]
+fn the_flap_budget_holds_a_release_hpa_would_not_make_within_ten_minutes() {
+    // 2.6 replicas' worth of load on 4 replicas; from evaluation 41 to 63 (345 s) 3.2 (80 % on
+    // 4: HPA's raw recommendation is 5, so both scale up; 64 % on 5, inside HPA's band), then
+    // 2.6 again. HPA holds its fifth replica until 300 s after its last raw recommendation of
+    // 5, 645 s after the scale-up: no reversal. Without the budget predictive releases it one
+    // horizon after the drop, a reversal HPA does not make; with the budget (HPA: no reversal,
+    // so none allowed) it holds until the scale-up is more than 600 s old.
+    let cfg = predictive_config();
+    let load = |i: u64| if (41..=63).contains(&i) { 3.2 } else { 2.6 };
+    let run = |mut p: Predictive| {
+        let mut n = 4u32;
+        (1..120u64)
+            .map(|i| {
+                let d = p.evaluate(i * 15_000, &fleet(n, load(i) / f64::from(n)));
+                n = d.to;
+                (i, d)
+            })
+            .collect::<Vec<_>>()
+    };
+    let moves = |ds: &[(u64, Decision)]| {
+        ds.iter()
+            .filter(|(_, d)| d.action != Action::Hold)
+            .map(|(i, d)| (*i, d.action, d.to))
+            .collect::<Vec<_>>()
+    };
+    let with = run(Predictive::new(&cfg));
+    let off = AutoscalerConfig {
+        flap_budget: 0.0,
+        ..predictive_config()
+    };
+    let without = run(Predictive::new(&off));
+    // One horizon (5 evaluations) after the drop at 64, 405 s after the scale-up.
+    assert_eq!(
+        moves(&without),
+        [(41, Action::ScaleUp, 5), (68, Action::ScaleDown, 4)]
+    );
+    // The first evaluation more than 600 s after the scale-up.
+    assert_eq!(
+        moves(&with),
+        [(41, Action::ScaleUp, 5), (82, Action::ScaleDown, 4)]
+    );
+    let held = &with[67].1;
+    assert_eq!((held.action, held.to), (Action::Hold, 5));
+    assert!(
+        held.reason
+            .ends_with("flap budget: held at 5 (reversals 0, HPA's 0)"),
+        "{}",
+        held.reason
+    );
+}
+
 // --- cost veto ----------------------------------------------------------------------------------
 
 #[test]

@@ -135,6 +135,11 @@ pub struct AutoscalerConfig {
     /// Added key: `false` releases no sooner than HPA would (measured in BENCHMARKS.md "Eighth
     /// round": with the level envelope, `true` dominates hpa on more traces of every set).
     pub early_scale_down: bool,
+    /// `predictive`: reverse a scale-up of its own within 10 minutes only while its reversals,
+    /// counting that one, are at most this many times a shadow HPA's on the same load (1.25;
+    /// 0 = no budget). Added key ([`crate::autoscale::flap_budget`]; measured in BENCHMARKS.md
+    /// "Fourteenth round").
+    pub flap_budget: f64,
     /// `[autoscaler.cost]`.
     pub cost: CostConfig,
     /// `[autoscaler.behavior]`: HPA scaling rules.
@@ -159,6 +164,7 @@ impl Default for AutoscalerConfig {
             scale_down_stabilization_ms: 300_000,
             horizon_ms: 75_000,
             early_scale_down: true,
+            flap_budget: 1.25,
             cost: CostConfig::default(),
             behavior: BehaviorConfig::default(),
         }
@@ -211,6 +217,12 @@ impl AutoscalerConfig {
             &k("tolerance"),
             self.tolerance,
             "a finite number >= 0",
+        )?;
+        check(
+            self.flap_budget.is_finite() && self.flap_budget >= 0.0,
+            &k("flap_budget"),
+            self.flap_budget,
+            "a finite number >= 0 (0 = no budget)",
         )?;
         check(
             !self.resource.is_empty(),
@@ -533,6 +545,7 @@ mod tests {
         assert_eq!(a.tolerance, 0.1);
         assert_eq!(a.scale_down_stabilization_ms, 300_000);
         assert_eq!(a.horizon_ms, 75_000);
+        assert_eq!(a.flap_budget, 1.25);
         assert!(!a.cost.enabled);
         assert_eq!(
             (a.cost.replica_minute, a.cost.violation_minute),
@@ -564,6 +577,16 @@ mod tests {
         let e = a.validate().unwrap_err();
         assert_eq!(e.key, "autoscaler.min_replicas");
         assert!(e.to_string().contains("11"));
+        let a = AutoscalerConfig {
+            flap_budget: -1.0,
+            ..AutoscalerConfig::default()
+        };
+        let e = a.validate().unwrap_err();
+        assert_eq!(e.key, "autoscaler.flap_budget");
+        assert!(
+            e.to_string().contains("-1") && e.to_string().contains(">= 0"),
+            "{e}"
+        );
         let mut a = AutoscalerConfig::default();
         a.behavior
             .scale_up

@@ -31,7 +31,8 @@
 //!   with cpu = served / capacity and shed = offered − served this equals the offered
 //!   utilisation above, so the model needs no separate shed counter.
 //! - **Bookkeeping.** `replica_minutes` integrates present replicas (ready or starting);
-//!   `reversals` counts moves opposite to the previous move within 10 minutes of it.
+//!   `reversals` counts moves opposite to the previous move within 10 minutes of it
+//!   ([`Reversals`], the count `predictive`'s flap budget keeps too).
 //!
 //! Everything is deterministic: no randomness, no clock; the same trace and configuration give
 //! the same timeline and decisions.
@@ -40,11 +41,11 @@ use serde::Serialize;
 
 use crate::autoscale::config::{AutoscalerConfig, ConfigError, SimulateConfig};
 use crate::autoscale::decision::{Action, Decision};
+use crate::autoscale::flap_budget::Reversals;
 use crate::autoscale::policy::Policy;
 use crate::autoscale::utilization::{FleetView, PodSample};
 
-/// Window within which an opposite move counts as a reversal.
-pub const REVERSAL_WINDOW_MS: u64 = 600_000;
+pub use crate::autoscale::flap_budget::REVERSAL_WINDOW_MS;
 
 /// Why a model cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -465,8 +466,8 @@ pub fn run(
     let mut timeline = Vec::with_capacity((total / 60_000 + 1) as usize);
     let mut acc = MinuteAcc::default();
     let mut minute = 0u64;
-    let (mut ups, mut downs, mut reversals, mut evaluations) = (0u64, 0u64, 0u64, 0u64);
-    let mut last_move: Option<(Action, u64)> = None;
+    let (mut ups, mut downs, mut evaluations) = (0u64, 0u64, 0u64);
+    let mut reversals = Reversals::default();
     let mut max_used = initial;
     let (mut replica_minutes, mut over_total, mut violations) = (0.0, 0.0, 0u64);
     let flush =
@@ -506,13 +507,7 @@ pub fn run(
                 } else {
                     downs += 1;
                 }
-                if let Some((prev, t)) = last_move
-                    && prev != dir
-                    && now - t <= REVERSAL_WINDOW_MS
-                {
-                    reversals += 1;
-                }
-                last_move = Some((dir, now));
+                reversals.record(now, dir);
                 model.apply(d.to);
                 max_used = max_used.max(model.present());
             }
@@ -548,7 +543,7 @@ pub fn run(
             replica_minutes_above_min: replica_minutes - f64::from(auto.min_replicas) * minutes,
             scale_ups: ups,
             scale_downs: downs,
-            reversals,
+            reversals: reversals.count(),
             max_replicas_used: max_used,
             forecast_nrmse: policy.forecast_nrmse(),
             rows: values.len(),

@@ -14,6 +14,7 @@
 //! | [`predictive`] | `predictive`: scale ahead of the forecast, floored by HPA on scale-up |
 //! | [`level_envelope`] | the highest load level that began within a window (`predictive`'s scale-down) |
 //! | [`cost`] | the cost model's veto of scale-ups that do not pay |
+//! | [`flap_budget`] | a shadow HPA's reversals as the bound on `predictive`'s early releases |
 //! | [`fleet_model`] | the modelled fleet of `echoflow simulate` and the loop that drives a policy |
 //!
 //! Every evaluation (every `autoscaler.interval_ms`, 15 s) emits a [`decision::Decision`], holds
@@ -23,6 +24,7 @@
 pub mod config;
 pub mod cost;
 pub mod decision;
+pub mod flap_budget;
 pub mod fleet_model;
 pub mod forecast;
 pub mod hpa;

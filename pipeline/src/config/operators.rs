@@ -184,6 +184,7 @@ mod tests {
             max_replicas = 7
             horizon_ms = 90000
             early_scale_down = false
+            flap_budget = 2
             [autoscaler.cost]
             enabled = true
             [autoscaler.behavior.scale_up]
@@ -203,9 +204,10 @@ mod tests {
                 a.max_replicas,
                 a.horizon_ms,
                 a.early_scale_down,
+                a.flap_budget,
                 a.cost.enabled
             ),
-            (7, 90_000, false, true)
+            (7, 90_000, false, 2.0, true)
         );
         let s = c.simulate_params().unwrap();
         assert_eq!((s.capacity_rps, s.slo_ms), (50.0, 500));

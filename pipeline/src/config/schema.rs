@@ -341,6 +341,11 @@ pub const KEYS: &[KeySpec] = &[
     key("autoscaler.scale_down_stabilization_ms", I, ms(0, HOUR_MS)),
     key("autoscaler.horizon_ms", I, ms(0, DAY_MS)),
     key("autoscaler.early_scale_down", B, BOOL),
+    key(
+        "autoscaler.flap_budget",
+        F,
+        float(0.0, false, 1000.0, false),
+    ),
     key("autoscaler.cost.enabled", B, BOOL),
     key(
         "autoscaler.cost.replica_minute",

@@ -401,6 +401,7 @@ pub struct Autoscaler {
     pub scale_down_stabilization_ms: u64,
     pub horizon_ms: u64,
     pub early_scale_down: bool,
+    pub flap_budget: f64,
     pub cost: Cost,
     pub behavior: Behavior,
 }
@@ -423,6 +424,7 @@ impl Default for Autoscaler {
             scale_down_stabilization_ms: 300_000,
             horizon_ms: 75_000,
             early_scale_down: true,
+            flap_budget: 1.25,
             cost: Cost::default(),
             behavior: Behavior::default(),
         }
