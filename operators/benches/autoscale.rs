@@ -1,5 +1,6 @@
 //! One policy evaluation (`Policy::evaluate`) of `threshold`, `hpa` and `predictive` (with the
-//! ESN in its ensemble, and without it for comparison) over fleets of 10 and 100 membranes.
+//! ESN in its ensemble, and for comparison without it or without the flap budget's shadow HPA)
+//! over fleets of 10 and 100 membranes.
 //!
 //! Each iteration evaluates the next of 4,096 pre-built fleet views (every pod ready, utilisation
 //! following a noisy daily-like cycle, 15 s of event time apart), so the policies' state moves as
@@ -52,6 +53,13 @@ fn bench(c: &mut Criterion) {
             ("threshold", build(&config(PolicyKind::Threshold, n))),
             ("hpa", build(&config(PolicyKind::Hpa, n))),
             ("predictive", build(&config(PolicyKind::Predictive, n))),
+            (
+                "predictive_without_flap_budget",
+                build(&AutoscalerConfig {
+                    flap_budget: 0.0,
+                    ..config(PolicyKind::Predictive, n)
+                }),
+            ),
             (
                 "predictive_without_esn",
                 Box::new(Predictive::with(

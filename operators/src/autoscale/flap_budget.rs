@@ -96,6 +96,8 @@ pub struct FlapBudget {
     ratio: f64,
     shadow: Hpa,
     shadow_replicas: Option<u32>,
+    /// The shadow's view, kept to reuse its pods' buffer.
+    view: FleetView,
     shadow_reversals: Reversals,
     own: Reversals,
 }
@@ -107,6 +109,7 @@ impl FlapBudget {
             ratio,
             shadow: Hpa::new(config),
             shadow_replicas: None,
+            view: FleetView::default(),
             shadow_reversals: Reversals::default(),
             own: Reversals::default(),
         }
@@ -116,12 +119,12 @@ impl FlapBudget {
     /// at `current` (the real fleet's count) the first time.
     pub fn observe(&mut self, now: u64, current: u32, load: f64) {
         let n = *self.shadow_replicas.get_or_insert(current.max(1));
-        let view = FleetView {
-            current_replicas: n,
-            pods: vec![PodSample::ready(load / f64::from(n)); n as usize],
-            latency_ms: None,
-        };
-        let d = self.shadow.evaluate(now, &view);
+        self.view.current_replicas = n;
+        self.view.pods.clear();
+        self.view
+            .pods
+            .resize(n as usize, PodSample::ready(load / f64::from(n)));
+        let d = self.shadow.evaluate(now, &self.view);
         self.shadow_reversals.record(now, d.action);
         self.shadow_replicas = Some(d.to.max(1));
     }
