@@ -456,6 +456,10 @@ impl Policy for Predictive {
                 to,
                 "no metrics from any ready membrane; clamped to [min, max]",
             );
+            // A clamp is a move too: the flap budget counts it (the shadow sees no load).
+            if let Some(b) = self.flaps.as_mut() {
+                b.record(now, d.action);
+            }
             return d;
         };
         let level = self.envelope.as_mut().and_then(|e| {
