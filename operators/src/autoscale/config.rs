@@ -164,7 +164,7 @@ impl Default for AutoscalerConfig {
             scale_down_stabilization_ms: 300_000,
             horizon_ms: 75_000,
             early_scale_down: true,
-            flap_budget: 1.25,
+            flap_budget: crate::autoscale::flap_budget::DEFAULT_RATIO,
             cost: CostConfig::default(),
             behavior: BehaviorConfig::default(),
         }

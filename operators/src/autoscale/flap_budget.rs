@@ -46,6 +46,9 @@ use crate::autoscale::utilization::{FleetView, PodSample};
 /// Window within which an opposite move counts as a reversal (a flap): 10 minutes.
 pub const REVERSAL_WINDOW_MS: u64 = 600_000;
 
+/// The default ratio (`autoscaler.flap_budget`): issue #6's bound on reversals.
+pub const DEFAULT_RATIO: f64 = 1.25;
+
 /// Counts reversals: moves opposite to the previous move within [`REVERSAL_WINDOW_MS`] of it.
 ///
 /// ```

@@ -45,8 +45,6 @@ use crate::autoscale::flap_budget::Reversals;
 use crate::autoscale::policy::Policy;
 use crate::autoscale::utilization::{FleetView, PodSample};
 
-pub use crate::autoscale::flap_budget::REVERSAL_WINDOW_MS;
-
 /// Why a model cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {

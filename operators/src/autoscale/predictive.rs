@@ -184,7 +184,7 @@ use crate::autoscale::config::AutoscalerConfig;
 use crate::autoscale::cost::CostModel;
 use crate::autoscale::decision::{Action, Decision};
 use crate::autoscale::drop_older;
-use crate::autoscale::flap_budget::FlapBudget;
+use crate::autoscale::flap_budget::{self, FlapBudget};
 use crate::autoscale::forecast::ensemble::{Ensemble, Selection};
 use crate::autoscale::forecast::{Forecaster, default_forecasters};
 use crate::autoscale::hpa::Hpa;
@@ -292,7 +292,7 @@ impl Default for PredictiveParams {
             hpa_hold_cap: false,
             rise_guard: true,
             level_envelope: true,
-            flap_budget: Some(1.25),
+            flap_budget: Some(flap_budget::DEFAULT_RATIO),
         }
     }
 }
