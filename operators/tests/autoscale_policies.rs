@@ -670,6 +670,36 @@ proptest! {
         }
     }
 
+    /// `Hpa::next_replicas` (the shadow HPA's allocation-free path) decides what `evaluate`
+    /// decides, evaluation by evaluation, with and without the cost model — including counts
+    /// outside `[min, max]` and pods without metrics.
+    #[test]
+    fn hpa_next_replicas_is_evaluate_without_the_record(
+        steps in prop::collection::vec((0.0f64..8.0, 1usize..30, 0u32..14, any::<bool>()), 1..12),
+        cost in any::<bool>(),
+        violation_minute in 0.2f64..5.0,
+    ) {
+        // Penalties of 0.2-5 replica-minutes per violation minute: with the default 50 HPA's
+        // tolerance band leaves the veto nothing to refuse within 10 replicas.
+        let mut cfg = AutoscalerConfig { policy: PolicyKind::Hpa, ..AutoscalerConfig::default() };
+        cfg.cost.enabled = cost;
+        cfg.cost.violation_minute = violation_minute;
+        let (mut full, mut lean) = (Hpa::new(&cfg), Hpa::new(&cfg));
+        let obs = steps.iter().flat_map(|&(load, hold, n, metrics)| std::iter::repeat_n((load, n, metrics), hold));
+        let mut vetoes = 0;
+        for (i, (load, n, metrics)) in obs.enumerate() {
+            let now = (i as u64 + 1) * 15_000;
+            let mut view = fleet(n, load / f64::from(n.max(1)));
+            if !metrics {
+                view.pods.iter_mut().for_each(|p| p.utilization = None);
+            }
+            let d = full.evaluate(now, &view);
+            vetoes += usize::from(d.reason.starts_with("cost_veto"));
+            prop_assert_eq!(lean.next_replicas(now, &view), d.to, "evaluation {}: {}", i, d.reason);
+        }
+        prop_assert!(cost || vetoes == 0);
+    }
+
     /// The HPA recommendation never falls as shed demand rises (shed demand counts as demand).
     #[test]
     fn hpa_is_monotone_in_shed_demand(cpu in 0.05f64..1.0, admitted in 1u64..10_000, shed in 0u64..10_000, extra in 1u64..10_000) {

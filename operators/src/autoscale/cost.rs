@@ -64,25 +64,40 @@ impl CostModel {
         if d.action != Action::ScaleUp {
             return false;
         }
-        let u = d
-            .utilization
+        match self.vetoes(d.from, d.to, d.utilization, forecast_utilization) {
+            Some((cost, benefit)) => {
+                let reason = format!(
+                    "cost_veto: +{} replicas cost {cost:.2} > expected SLO penalty avoided {benefit:.2} (was: {})",
+                    d.to - d.from,
+                    d.reason
+                );
+                let from = d.from;
+                d.retarget(from, reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a move `from` → `to` at utilisation `utilization` (the forecast's, when higher)
+    /// is a scale-up that costs more than it saves: `Some((cost, benefit))` if so.
+    pub fn vetoes(
+        &self,
+        from: u32,
+        to: u32,
+        utilization: Option<f64>,
+        forecast_utilization: Option<f64>,
+    ) -> Option<(f64, f64)> {
+        if to <= from {
+            return None;
+        }
+        let u = utilization
             .unwrap_or(0.0)
             .max(forecast_utilization.unwrap_or(0.0));
-        let delta = f64::from(d.to - d.from);
+        let delta = f64::from(to - from);
         let cost = delta * self.replica_minute * self.horizon_minutes;
         let benefit = self.violation_chance(u) * self.violation_minute * self.horizon_minutes;
-        if cost > benefit {
-            let reason = format!(
-                "cost_veto: +{} replicas cost {cost:.2} > expected SLO penalty avoided {benefit:.2} (was: {})",
-                d.to - d.from,
-                d.reason
-            );
-            let from = d.from;
-            d.retarget(from, reason);
-            true
-        } else {
-            false
-        }
+        (cost > benefit).then_some((cost, benefit))
     }
 }
 

@@ -40,7 +40,6 @@
 use crate::autoscale::config::AutoscalerConfig;
 use crate::autoscale::decision::Action;
 use crate::autoscale::hpa::Hpa;
-use crate::autoscale::policy::Policy;
 use crate::autoscale::utilization::{FleetView, PodSample};
 
 /// Window within which an opposite move counts as a reversal (a flap): 10 minutes.
@@ -127,9 +126,9 @@ impl FlapBudget {
         self.view
             .pods
             .resize(n as usize, PodSample::ready(load / f64::from(n)));
-        let d = self.shadow.evaluate(now, &self.view);
-        self.shadow_reversals.record(now, d.action);
-        self.shadow_replicas = Some(d.to.max(1));
+        let to = self.shadow.next_replicas(now, &self.view);
+        self.shadow_reversals.record(now, Action::between(n, to));
+        self.shadow_replicas = Some(to.max(1));
     }
 
     /// Whether a scale-down at `now` is within the budget: it is not a reversal, or counting

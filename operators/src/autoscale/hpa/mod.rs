@@ -81,14 +81,20 @@ impl Hpa {
     /// Stabilises and rate-limits a raw recommendation and records it (the controller's
     /// `normalizeDesiredReplicasWithBehaviors`). Returns the count and the reason.
     pub fn normalize(&mut self, now: u64, current: u32, raw: u32) -> (u32, String) {
-        let (stabilized, stab_reason) = self.normalizer.stabilize(
+        let n = self.normalize_count(now, current, raw);
+        (n.to, n.reason(raw))
+    }
+
+    /// [`Hpa::normalize`] without writing the reason up.
+    fn normalize_count(&mut self, now: u64, current: u32, raw: u32) -> Normalized {
+        let (stabilized, stabilize) = self.normalizer.stabilize(
             now,
             current,
             raw,
             self.up.stabilization_window_ms,
             self.down.stabilization_window_ms,
         );
-        let (to, limit_reason) = self.normalizer.convert_with_rate(
+        let (to, limit) = self.normalizer.convert_with_rate(
             now,
             current,
             stabilized,
@@ -96,12 +102,58 @@ impl Hpa {
             &self.up,
             &self.down,
         );
-        let reason = if stabilized != raw {
-            format!("{stab_reason}: raw {raw} held at {stabilized}; {limit_reason}")
+        Normalized {
+            to,
+            stabilized,
+            stabilize,
+            limit,
+        }
+    }
+
+    /// One evaluation's count and why, before the cost model and without a decision record.
+    fn step(&mut self, now: u64, view: &FleetView) -> Step {
+        let current = view.current_replicas;
+        if current == 0 {
+            Step::NoReplica
+        } else if current > self.max {
+            Step::Clamped(self.max, "TooManyReplicas: current above max")
+        } else if current < self.min {
+            Step::Clamped(self.min, "TooFewReplicas: current below min")
         } else {
-            limit_reason.to_string()
-        };
-        (to, reason)
+            match self.raw_recommendation(view) {
+                Ok(raw) => Step::Normalized(
+                    raw.replicas,
+                    self.normalize_count(now, current, raw.replicas),
+                ),
+                Err(e) => Step::NoMetrics(e),
+            }
+        }
+    }
+
+    /// The count [`Policy::evaluate`] decides at `now`, cost model included, with the same
+    /// effect on the controller's state, but without building a decision record or formatting
+    /// its reason: what a shadow HPA needs ([`crate::autoscale::flap_budget`]).
+    ///
+    /// ```
+    /// use echoflow_operators::autoscale::config::AutoscalerConfig;
+    /// use echoflow_operators::autoscale::hpa::Hpa;
+    /// use echoflow_operators::autoscale::utilization::{FleetView, PodSample};
+    /// let mut hpa = Hpa::new(&AutoscalerConfig::default());
+    /// let view = FleetView { current_replicas: 2, pods: vec![PodSample::ready(1.4); 2], latency_ms: None };
+    /// assert_eq!(hpa.next_replicas(15_000, &view), 4);
+    /// ```
+    pub fn next_replicas(&mut self, now: u64, view: &FleetView) -> u32 {
+        let current = view.current_replicas;
+        let mut to = self.step(now, view).to(current);
+        let vetoed = self.cost.as_ref().is_some_and(|cost| {
+            cost.vetoes(current, to, view.mean_ready_utilization(), None)
+                .is_some()
+        });
+        if vetoed {
+            to = current;
+        }
+        self.record_change(now, current, to);
+        to
     }
 
     /// Records an applied change for the rate limits.
@@ -126,28 +178,72 @@ impl Policy for Hpa {
         let mut d = Decision::new(now, &self.resource, "hpa", current, current, "");
         d.target_utilization = Some(self.target);
         d.utilization = view.mean_ready_utilization();
-        if current == 0 {
-            d.reason = "ScalingDisabled: no replica registered".to_string();
+        let step = self.step(now, view);
+        if let Step::Normalized(raw, _) = step {
+            d.recommendation = Some(raw);
+        }
+        d.retarget(step.to(current), step.reason());
+        if matches!(step, Step::NoReplica) {
             return d;
         }
-        let (to, reason) = if current > self.max {
-            (self.max, "TooManyReplicas: current above max".to_string())
-        } else if current < self.min {
-            (self.min, "TooFewReplicas: current below min".to_string())
-        } else {
-            match self.raw_recommendation(view) {
-                Ok(raw) => {
-                    d.recommendation = Some(raw.replicas);
-                    self.normalize(now, current, raw.replicas)
-                }
-                Err(e) => (current, format!("FailedGetResourceMetric: {e}")),
-            }
-        };
-        d.retarget(to, reason);
         if let Some(cost) = &self.cost {
             cost.review(&mut d, None);
         }
         self.record_change(now, current, d.to);
         d
+    }
+}
+
+/// A raw recommendation stabilised and rate-limited.
+#[derive(Debug, Clone, Copy)]
+struct Normalized {
+    to: u32,
+    stabilized: u32,
+    stabilize: &'static str,
+    limit: &'static str,
+}
+
+impl Normalized {
+    fn reason(&self, raw: u32) -> String {
+        if self.stabilized != raw {
+            format!(
+                "{}: raw {raw} held at {}; {}",
+                self.stabilize, self.stabilized, self.limit
+            )
+        } else {
+            self.limit.to_string()
+        }
+    }
+}
+
+/// What one evaluation arrives at before the cost model.
+#[derive(Debug)]
+enum Step {
+    /// No replica registered: autoscaling is disabled.
+    NoReplica,
+    /// Current count outside `[min, max]`: the bound, and why.
+    Clamped(u32, &'static str),
+    /// The raw recommendation and what stabilisation and the rate limits made of it.
+    Normalized(u32, Normalized),
+    /// No metrics: keep the count.
+    NoMetrics(HpaError),
+}
+
+impl Step {
+    fn to(&self, current: u32) -> u32 {
+        match self {
+            Step::NoReplica | Step::NoMetrics(_) => current,
+            Step::Clamped(to, _) => *to,
+            Step::Normalized(_, n) => n.to,
+        }
+    }
+
+    fn reason(&self) -> String {
+        match self {
+            Step::NoReplica => "ScalingDisabled: no replica registered".to_string(),
+            Step::Clamped(_, why) => why.to_string(),
+            Step::Normalized(raw, n) => n.reason(*raw),
+            Step::NoMetrics(e) => format!("FailedGetResourceMetric: {e}"),
+        }
     }
 }
