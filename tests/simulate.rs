@@ -343,3 +343,47 @@ fn early_scale_down_false_reaches_the_predictive_policy() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without `--config`, `simulate` takes the defaults through the same loader as `run`: the
+/// environment applies, the echoed parameters are the resolved ones, and the summary equals
+/// the one an empty `pipeline.toml` gives.
+#[test]
+fn simulate_without_a_config_reads_the_defaults_and_the_environment() {
+    let trace = traces_dir().join("elb_request_count_8c0756.csv");
+    let dir = out_dir("no-config");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let run = |config: Option<&Path>, env: &[(&str, &str)], out: &Path| {
+        let mut cmd = echoflow();
+        cmd.args(["simulate", "--policy", "hpa", "--trace"])
+            .arg(&trace)
+            .arg("--out")
+            .arg(out)
+            .env_clear()
+            .envs(env.iter().copied());
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        let o = cmd.output().expect("run simulate");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+        serde_json::from_str::<serde_json::Value>(&text).expect("summary is JSON")
+    };
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "").expect("write config");
+    let bare = run(None, &[], &dir.join("bare"));
+    assert_eq!(bare, run(Some(&empty), &[], &dir.join("empty")));
+    let behavior = &bare["parameters"]["autoscaler"]["behavior"];
+    assert_eq!(behavior["scale_up"]["stabilization_window_ms"], 0);
+    assert_eq!(behavior["scale_down"]["stabilization_window_ms"], 300_000);
+    let env = run(
+        None,
+        &[("ECHOFLOW_SIMULATE__SLO_MS", "500")],
+        &dir.join("env"),
+    );
+    assert_eq!(env["parameters"]["simulate"]["slo_ms"], 500);
+    assert!(
+        num(&env, "slo_violation_minutes") >= num(&bare, "slo_violation_minutes"),
+        "a tighter SLO cannot be violated less: {env} vs {bare}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

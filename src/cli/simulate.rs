@@ -3,12 +3,12 @@
 //! `summary.json`, `decisions.jsonl`, `timeline.csv` and `chart.png` into `--out`.
 //!
 //! Parameters come from `--config` (`[autoscaler]`, `[simulate]`, environment overrides applied,
-//! validated like `echoflow validate`), or are the SPEC §6 defaults without it; `--policy`
-//! overrides `autoscaler.policy`.
+//! validated like `echoflow validate`), or are the SPEC §6 defaults without it (environment
+//! overrides applied, as for `run` and `demo`); `--policy` overrides `autoscaler.policy`.
 
 use std::path::PathBuf;
 
-use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind, SimulateConfig};
+use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind};
 use echoflow_pipeline::simulate::{self, Options};
 
 /// Arguments of `echoflow simulate`.
@@ -38,13 +38,10 @@ fn parse_policy(s: &str) -> Result<PolicyKind, String> {
 
 /// Runs the simulation and prints the summary.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (auto, sim) = match &args.config {
-        None => (AutoscalerConfig::default(), SimulateConfig::default()),
-        Some(path) => {
-            let config = super::config::load(path)?;
-            (config.autoscaler_params()?, config.simulate_params()?)
-        }
-    };
+    // Without a file: the defaults with the environment applied, through the same loader, so
+    // `summary.json` echoes the resolved parameters (behavior windows included) either way.
+    let config = super::config::load_optional(args.config.as_deref())?;
+    let (auto, sim) = (config.autoscaler_params()?, config.simulate_params()?);
     let auto = AutoscalerConfig {
         policy: args.policy,
         ..auto
