@@ -7,13 +7,20 @@
 //! in a real run: the predictive policy's ESN refits its readouts every 64 evaluations, and that
 //! cost is amortised into the figure. The decision is not applied (the fleet size stays N).
 //!
+//! A second group, `autoscale/hpa`, times the HPA controller alone on the same views three ways:
+//! `Policy::evaluate` (the decision record with its reason), `Hpa::next_replicas` (the count
+//! only, what the flap budget's shadow runs) and `FlapBudget::observe` (the shadow on the
+//! views' load in replicas' worth, with its own replica count and pod buffer).
+//!
 //! `cargo bench -p echoflow-operators --bench autoscale -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind};
+use echoflow_operators::autoscale::flap_budget::FlapBudget;
 use echoflow_operators::autoscale::forecast::default_forecasters;
+use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::policy::{Policy, build};
 use echoflow_operators::autoscale::predictive::{Predictive, PredictiveParams};
 use echoflow_operators::autoscale::utilization::{FleetView, PodSample};
@@ -87,5 +94,44 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_hpa(c: &mut Criterion) {
+    let mut g = c.benchmark_group("autoscale/hpa");
+    for n in [10u32, 100] {
+        let vs = views(n);
+        let cfg = config(PolicyKind::Hpa, n);
+        let (mut full, mut lean) = (Hpa::new(&cfg), Hpa::new(&cfg));
+        let mut shadow = FlapBudget::new(1.25, &cfg);
+        let loads: Vec<f64> = vs
+            .iter()
+            .map(|v| v.pods.iter().filter_map(|p| p.utilization).sum())
+            .collect();
+        let mut i = 0usize;
+        g.bench_function(BenchmarkId::new("evaluate", n), |b| {
+            b.iter(|| {
+                let d = full.evaluate(i as u64 * 15_000, &vs[i % VIEWS]);
+                i += 1;
+                black_box(d)
+            })
+        });
+        let mut i = 0usize;
+        g.bench_function(BenchmarkId::new("next_replicas", n), |b| {
+            b.iter(|| {
+                let to = lean.next_replicas(i as u64 * 15_000, &vs[i % VIEWS]);
+                i += 1;
+                black_box(to)
+            })
+        });
+        let mut i = 0usize;
+        g.bench_function(BenchmarkId::new("flap_budget_observe", n), |b| {
+            b.iter(|| {
+                shadow.observe(i as u64 * 15_000, n, loads[i % VIEWS]);
+                i += 1;
+                black_box(shadow.counts())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_hpa);
 criterion_main!(benches);
