@@ -475,22 +475,17 @@ def groups(args):
             if name not in SETS:
                 sys.exit(f"--set {name!r}: allowed are {', '.join(sorted(SETS))}")
             out.append((f"NAB {name}", [os.path.join(args.nab, "data", p) for p in SETS[name]]))
-    if args.web:
-        out.append(("web", web_traces(args.web, os.path.join(args.out, "traces"))))
-    if args.azure_llm:
-        out.append(("Azure LLM", azure_llm_traces(args.azure_llm, os.path.join(args.out, "traces"))))
-    if args.mooncake:
-        traces = mooncake_traces(args.mooncake, os.path.join(args.out, "traces"))
-        out.append(("Mooncake", traces))
-    if args.worldcup:
-        traces = worldcup_traces(args.worldcup, os.path.join(args.out, "traces"))
-        out.append(("World Cup 98", traces))
-    if args.servegen:
-        traces = servegen_traces(args.servegen, os.path.join(args.out, "traces"))
-        out.append(("ServeGen (Bailian)", traces))
-    if args.azure_lmm:
-        traces = azure_lmm_traces(args.azure_lmm, os.path.join(args.out, "traces"))
-        out.append(("Azure LMM 2024", traces))
+    converted = [
+        ("web", args.web, web_traces),
+        ("Azure LLM", args.azure_llm, azure_llm_traces),
+        ("Mooncake", args.mooncake, mooncake_traces),
+        ("World Cup 98", args.worldcup, worldcup_traces),
+        ("ServeGen (Bailian)", args.servegen, servegen_traces),
+        ("Azure LMM 2024", args.azure_lmm, azure_lmm_traces),
+    ]
+    for label, checkout, convert in converted:
+        if checkout:
+            out.append((label, convert(checkout, os.path.join(args.out, "traces"))))
     return out
 
 
