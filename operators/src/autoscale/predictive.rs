@@ -129,8 +129,10 @@
 //! ensemble's own tracking) and the guard (HPA's window) add no new tuned constant; they were
 //! chosen by measuring on the three traces in `../shared/traces` *and* 24 held-out NAB traces
 //! (`benches/autoscale_holdout.py`); BENCHMARKS.md reports both, including where predictive
-//! still does not dominate hpa. [`PredictiveParams::down_margin`] `None` and `skill_weighted`
-//! `false` (with `hpa_down_floor` `false`) give back the policy before these changes;
+//! still does not dominate hpa. With the later additions switched off (`rise_skill_up`,
+//! `rise_guard` and `level_envelope` `false`, `overflow` [`Overflow::AsObserved`], `flap_budget`
+//! `None`), [`PredictiveParams::down_margin`] `None` and `skill_weighted` `false` (with
+//! `hpa_down_floor` `false`) give back the policy before these changes;
 //! [`PredictiveParams::hpa_down_floor`] `false` alone gives session 4's. The scale-down floor
 //! was decided after reading the decisions on nyc_taxi and two traces of a fresh NAB set (28
 //! series not used before); alternatives measured and rejected (an upper band from the

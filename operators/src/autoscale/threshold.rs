@@ -24,7 +24,7 @@
 //! kept at least 0.1 above down'. Worsening performance (trend > 0) lowers both: more eager to
 //! scale up, slower to scale down; excellent, improving performance raises both: more
 //! conservative about adding replicas, quicker to release them. Fewer than 4 evaluations of
-//! history: the configured thresholds.
+//! history: the configured thresholds. A configured down of 0 ("never scale down") stays 0.
 
 use std::collections::VecDeque;
 
@@ -52,6 +52,11 @@ pub const SHIFT_GAIN: f64 = 0.5;
 /// // Too little history: unchanged.
 /// let t = adaptive_thresholds(0.8, 0.3, &worse[..3]);
 /// assert_eq!((t.up, t.down), (0.8, 0.3));
+/// // Improving performance raises both, but a down threshold of 0 means never scale down.
+/// let better: Vec<(f64, Option<f64>)> = worse.iter().rev().copied().collect();
+/// let t = adaptive_thresholds(0.8, 0.3, &better);
+/// assert!((t.up - 0.9).abs() < 1e-9 && (t.down - 0.4).abs() < 1e-9);
+/// assert_eq!(adaptive_thresholds(0.8, 0.0, &better).down, 0.0);
 /// ```
 pub fn adaptive_thresholds(up: f64, down: f64, history: &[(f64, Option<f64>)]) -> Thresholds {
     if history.len() < 4 {
@@ -79,7 +84,11 @@ pub fn adaptive_thresholds(up: f64, down: f64, history: &[(f64, Option<f64>)]) -
     }
     let trend = trends.iter().sum::<f64>() / trends.len() as f64;
     let shift = (SHIFT_GAIN * trend).clamp(-MAX_SHIFT, MAX_SHIFT);
-    let down = (down - shift).max(0.0);
+    let down = if down > 0.0 {
+        (down - shift).max(0.0)
+    } else {
+        0.0
+    };
     let up = (up - shift).max(down + 0.1);
     Thresholds { up, down }
 }
