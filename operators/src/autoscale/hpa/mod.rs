@@ -79,14 +79,9 @@ impl Hpa {
     }
 
     /// Stabilises and rate-limits a raw recommendation and records it (the controller's
-    /// `normalizeDesiredReplicasWithBehaviors`). Returns the count and the reason.
-    pub fn normalize(&mut self, now: u64, current: u32, raw: u32) -> (u32, String) {
-        let n = self.normalize_count(now, current, raw);
-        (n.to, n.reason(raw))
-    }
-
-    /// [`Hpa::normalize`] without writing the reason up.
-    fn normalize_count(&mut self, now: u64, current: u32, raw: u32) -> Normalized {
+    /// `normalizeDesiredReplicasWithBehaviors`); the reason is written up only when asked for
+    /// ([`Normalized::reason`]).
+    fn normalize(&mut self, now: u64, current: u32, raw: u32) -> Normalized {
         let (stabilized, stabilize) = self.normalizer.stabilize(
             now,
             current,
@@ -121,10 +116,9 @@ impl Hpa {
             Step::Clamped(self.min, "TooFewReplicas: current below min")
         } else {
             match self.raw_recommendation(view) {
-                Ok(raw) => Step::Normalized(
-                    raw.replicas,
-                    self.normalize_count(now, current, raw.replicas),
-                ),
+                Ok(raw) => {
+                    Step::Normalized(raw.replicas, self.normalize(now, current, raw.replicas))
+                }
                 Err(e) => Step::NoMetrics(e),
             }
         }
