@@ -125,6 +125,17 @@ rounds in one command (about three minutes):
 
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
+Repeated, it runs one setting after another and ends with a table of the traces dominated per
+setting and set. `benches/autoscale_settings/` holds the fleet settings of BENCHMARKS.md's
+rounds since the twelfth (20 and 50 replicas, 120 s and 30 s start-up, peak at 60 % and 100 %
+of the fleet, target 0.5 and 0.8, SLO 5 s, rows played as 1 minute and as 15 s):
+
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow \
+        --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --worldcup /tmp/wc98 \
+        $(for f in benches/autoscale_settings/*.toml; do echo --config $f; done) --out DIR
+
+`--json FILE` also writes every setting's per-trace figures and verdicts;
+`benches/autoscale_compare.py BEFORE.json AFTER.json` lists what a policy change moved.
 
 Standard library only. Exit status 0 whatever the outcome (it is a measurement, not a test).
 """
@@ -489,18 +500,16 @@ def groups(args):
     return out
 
 
-def run_group(args, traces):
-    """Prints one set's table; returns (traces dominated, sums per policy)."""
+def run_group(binary, traces, out, config):
+    """Prints one set's table; returns (traces dominated, sums per policy, per-trace records)."""
     keys = ["slo_violation_minutes", "replica_minutes_above_min", "reversals"]
     total = {"hpa": dict.fromkeys(keys, 0.0), "predictive": dict.fromkeys(keys, 0.0)}
     wins = 0
+    records = []
     print("| trace | violation min p / h | replica-min above floor p / h | reversals p / h | dominates |")
     print("|---|---:|---:|---:|---|")
     for t in traces:
-        s = {
-            pol: simulate(args.bin, t, pol, args.out, args.config)
-            for pol in ("hpa", "predictive")
-        }
+        s = {pol: simulate(binary, t, pol, out, config) for pol in ("hpa", "predictive")}
         for pol in s:
             for k in keys:
                 total[pol][k] += s[pol][k]
@@ -508,6 +517,14 @@ def run_group(args, traces):
         d = dominates(p, h)
         wins += d
         name = os.path.splitext(os.path.basename(t))[0]
+        records.append(
+            {
+                "trace": name,
+                "predictive": {k: p[k] for k in keys},
+                "hpa": {k: h[k] for k in keys},
+                "dominates": d,
+            }
+        )
         print(
             f"| {name} | {p['slo_violation_minutes']} / {h['slo_violation_minutes']} "
             f"= {ratio(p['slo_violation_minutes'], h['slo_violation_minutes']):.3f} "
@@ -524,7 +541,29 @@ def run_group(args, traces):
         + "".join(f"| {ratio(p[k], h[k]):.3f} " for k in keys)
         + f"| {wins} of {len(traces)} |"
     )
-    return wins, sums
+    return wins, sums, records
+
+
+def run_setting(args, sets, config, out):
+    """Runs every set with one `--config` (or none); prints the tables and returns the
+    setting's record: per set, the traces dominated and each trace's figures."""
+    if config:
+        print(f"\n## setting {config}\n")
+    summary = []
+    for label, traces in sets:
+        if len(sets) > 1:
+            print(f"\n### {label} ({len(traces)} traces)\n")
+        wins, sums, records = run_group(args.bin, traces, out, config)
+        summary.append({"set": label, "dominated": wins, "traces": records, "sums": sums})
+    if len(sets) > 1:
+        print("\n| set | dominated | sums: violation / replica-min above floor / reversals, p ÷ h |")
+        print("|---|---:|---|")
+        for g in summary:
+            print(f"| {g['set']} | {g['dominated']} of {len(g['traces'])} | {g['sums']} |")
+        total_wins = sum(g["dominated"] for g in summary)
+        total_n = sum(len(g["traces"]) for g in summary)
+        print(f"| **all** | **{total_wins} of {total_n}** | |")
+    return {"config": config, "sets": summary}
 
 
 def main():
@@ -546,7 +585,15 @@ def main():
     ap.add_argument("--out", default="sim-holdout", help="where the simulate outputs go")
     ap.add_argument(
         "--config",
-        help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false)",
+        action="append",
+        help="a pipeline.toml for both policies (e.g. autoscaler.early_scale_down = false); "
+        "repeat it to run several settings one after another (benches/autoscale_settings/), "
+        "each into its own folder under --out, with a table of all of them at the end",
+    )
+    ap.add_argument(
+        "--json",
+        help="also write every setting's per-trace figures and verdicts to this file "
+        "(compare two with benches/autoscale_compare.py)",
     )
     args = ap.parse_args()
     sources = ["traces", "nab", "web", "azure_llm", "mooncake", "worldcup", "servegen", "azure_lmm"]
@@ -555,25 +602,35 @@ def main():
         ap.error(f"give at least one of {flags}")
     if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
         sys.exit(f"{args.bin} is not an executable: build it with cargo build --release")
+    configs = args.config or [None]
+    unreadable = [c for c in configs if c and not os.path.isfile(c)]
+    if unreadable:
+        sys.exit(f"--config: no such file: {unreadable}")
     sets = groups(args)
     missing = [t for _, traces in sets for t in traces if not os.path.isfile(t)]
     if missing:
         sys.exit(f"missing traces: {missing}")
 
-    summary = []
-    for label, traces in sets:
-        if len(sets) > 1:
-            print(f"\n### {label} ({len(traces)} traces)\n")
-        wins, sums = run_group(args, traces)
-        summary.append((label, wins, len(traces), sums))
-    if len(sets) > 1:
-        print("\n| set | dominated | sums: violation / replica-min above floor / reversals, p ÷ h |")
-        print("|---|---:|---|")
-        for label, wins, n, sums in summary:
-            print(f"| {label} | {wins} of {n} | {sums} |")
-        total_wins = sum(w for _, w, _, _ in summary)
-        total_n = sum(n for _, _, n, _ in summary)
-        print(f"| **all** | **{total_wins} of {total_n}** | |")
+    settings = []
+    for config in configs:
+        out = args.out
+        if len(configs) > 1:
+            out = os.path.join(args.out, os.path.splitext(os.path.basename(config))[0])
+        settings.append(run_setting(args, sets, config, out))
+    if len(configs) > 1:
+        labels = [label for label, _ in sets]
+        print("\n| setting | " + " | ".join(labels) + " | all |")
+        print("|---|" + "---:|" * (len(labels) + 1))
+        for st in settings:
+            cells = [f"{g['dominated']} of {len(g['traces'])}" for g in st["sets"]]
+            total = sum(g["dominated"] for g in st["sets"])
+            n = sum(len(g["traces"]) for g in st["sets"])
+            name = os.path.splitext(os.path.basename(st["config"]))[0]
+            print(f"| {name} | " + " | ".join(cells) + f" | **{total} of {n}** |")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"binary": args.bin, "settings": settings}, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":
