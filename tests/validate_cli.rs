@@ -229,3 +229,26 @@ fn a_missing_file_is_one_clear_line() {
         "{lines:?}"
     );
 }
+
+/// The fleet settings the autoscaling benchmarks run (`benches/autoscale_settings/`, used by
+/// `benches/autoscale_holdout.py --config`) stay valid configurations as keys change.
+#[test]
+fn the_benchmark_settings_are_valid() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/autoscale_settings");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 11, "{files:?}");
+    for f in &files {
+        let out = validate(f, &[], &[]);
+        assert!(
+            out.status.success(),
+            "{}: {:?}",
+            f.display(),
+            stderr_lines(&out)
+        );
+    }
+}
