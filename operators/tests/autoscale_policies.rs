@@ -466,6 +466,24 @@ fn the_flap_budget_holds_a_release_hpa_would_not_make_within_ten_minutes() {
 // --- cost veto ----------------------------------------------------------------------------------
 
 #[test]
+fn hpa_with_no_replica_registered_holds_at_zero() {
+    // Kubernetes: autoscaling is disabled for a target scaled to zero. With the cost model on,
+    // the hold is still a hold and leaves the controller's logs as they were.
+    let mut cfg = AutoscalerConfig {
+        policy: PolicyKind::Hpa,
+        ..AutoscalerConfig::default()
+    };
+    cfg.cost.enabled = true;
+    let mut hpa = Hpa::new(&cfg);
+    let d = hpa.evaluate(15_000, &fleet(0, 0.0));
+    assert_eq!((d.action, d.from, d.to), (Action::Hold, 0, 0));
+    assert!(d.reason.starts_with("ScalingDisabled"), "{}", d.reason);
+    assert_eq!(d.recommendation, None);
+    assert!(hpa.normalizer().up_events.is_empty() && hpa.normalizer().down_events.is_empty());
+    assert!(hpa.normalizer().recommendations.is_empty());
+}
+
+#[test]
 fn cost_veto_turns_an_unprofitable_scale_up_into_a_hold() {
     let mut cfg = AutoscalerConfig {
         policy: PolicyKind::Hpa,

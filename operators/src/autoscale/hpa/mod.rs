@@ -176,10 +176,9 @@ impl Policy for Hpa {
         if let Step::Normalized(raw, _) = step {
             d.recommendation = Some(raw);
         }
+        // With no replica registered the step is a hold at 0: the cost model reviews only
+        // scale-ups and recording a non-change stores nothing.
         d.retarget(step.to(current), step.reason());
-        if matches!(step, Step::NoReplica) {
-            return d;
-        }
         if let Some(cost) = &self.cost {
             cost.review(&mut d, None);
         }
