@@ -10,15 +10,17 @@
 //! A second group, `autoscale/hpa`, times the HPA controller alone on the same views three ways:
 //! `Policy::evaluate` (the decision record with its reason), `Hpa::next_replicas` (the count
 //! only, what the flap budget's shadow runs) and `FlapBudget::observe` (the shadow on the
-//! views' load in replicas' worth, with its own replica count and pod buffer).
+//! views' load in replicas' worth, `FleetView::load_in_replicas`, with its own replica count and
+//! pod buffer).
 //!
 //! `cargo bench -p echoflow-operators --bench autoscale -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use echoflow_operators::autoscale::config::{AutoscalerConfig, PolicyKind};
-use echoflow_operators::autoscale::flap_budget::FlapBudget;
+use echoflow_operators::autoscale::flap_budget::{self, FlapBudget};
 use echoflow_operators::autoscale::forecast::default_forecasters;
 use echoflow_operators::autoscale::hpa::Hpa;
 use echoflow_operators::autoscale::policy::{Policy, build};
@@ -52,6 +54,24 @@ fn config(policy: PolicyKind, n: u32) -> AutoscalerConfig {
     }
 }
 
+/// Times `step(now, i)` for the `i`-th evaluation (`now` = 15 s × `i`; `i` runs on across
+/// Criterion's samples, so the state keeps moving as in a run), as `name`/`n` in `g`.
+fn bench_steps<T>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    n: u32,
+    mut step: impl FnMut(u64, usize) -> T,
+) {
+    let mut i = 0usize;
+    g.bench_function(BenchmarkId::new(name, n), |b| {
+        b.iter(|| {
+            let out = step(i as u64 * 15_000, i % VIEWS);
+            i += 1;
+            black_box(out)
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("autoscale/evaluate");
     for n in [10u32, 100] {
@@ -80,15 +100,7 @@ fn bench(c: &mut Criterion) {
             ),
         ];
         for (name, mut policy) in policies {
-            let mut i = 0usize;
-            g.bench_function(BenchmarkId::new(name, n), |b| {
-                b.iter(|| {
-                    let view = &vs[i % VIEWS];
-                    let d = policy.evaluate(i as u64 * 15_000, view);
-                    i += 1;
-                    black_box(d)
-                })
-            });
+            bench_steps(&mut g, name, n, |now, i| policy.evaluate(now, &vs[i]));
         }
     }
     g.finish();
@@ -100,34 +112,19 @@ fn bench_hpa(c: &mut Criterion) {
         let vs = views(n);
         let cfg = config(PolicyKind::Hpa, n);
         let (mut full, mut lean) = (Hpa::new(&cfg), Hpa::new(&cfg));
-        let mut shadow = FlapBudget::new(1.25, &cfg);
+        let mut shadow = FlapBudget::new(flap_budget::DEFAULT_RATIO, &cfg);
+        // What predictive hands the shadow: the view's load in replicas' worth.
         let loads: Vec<f64> = vs
             .iter()
-            .map(|v| v.pods.iter().filter_map(|p| p.utilization).sum())
+            .map(|v| v.load_in_replicas().unwrap_or(0.0))
             .collect();
-        let mut i = 0usize;
-        g.bench_function(BenchmarkId::new("evaluate", n), |b| {
-            b.iter(|| {
-                let d = full.evaluate(i as u64 * 15_000, &vs[i % VIEWS]);
-                i += 1;
-                black_box(d)
-            })
+        bench_steps(&mut g, "evaluate", n, |now, i| full.evaluate(now, &vs[i]));
+        bench_steps(&mut g, "next_replicas", n, |now, i| {
+            lean.next_replicas(now, &vs[i])
         });
-        let mut i = 0usize;
-        g.bench_function(BenchmarkId::new("next_replicas", n), |b| {
-            b.iter(|| {
-                let to = lean.next_replicas(i as u64 * 15_000, &vs[i % VIEWS]);
-                i += 1;
-                black_box(to)
-            })
-        });
-        let mut i = 0usize;
-        g.bench_function(BenchmarkId::new("flap_budget_observe", n), |b| {
-            b.iter(|| {
-                shadow.observe(i as u64 * 15_000, n, loads[i % VIEWS]);
-                i += 1;
-                black_box(shadow.counts())
-            })
+        bench_steps(&mut g, "flap_budget_observe", n, |now, i| {
+            shadow.observe(now, n, loads[i]);
+            shadow.counts()
         });
     }
     g.finish();
