@@ -9,8 +9,8 @@
 //! of its replicas ready at the load's share (load / count: no start-up, no backlog of its own),
 //! and counts its flaps. A scale-down of `predictive` that would be a flap (its last move was a
 //! scale-up less than the window ago) goes ahead only if, counting it, `predictive`'s flaps are
-//! at most `flap_budget` × the shadow's; otherwise `predictive` holds, and releases the replica
-//! once the window has passed, when it is no longer a flap.
+//! at most `flap_budget` × the shadow's; otherwise `predictive` holds its whole count, and
+//! scales down once the window has passed, when that is no longer a flap.
 //!
 //! Why (measured, BENCHMARKS.md "Fourteenth round (session 16)"): after a one-replica scale-up
 //! that HPA's raw recommendation forces (load between HPA's band at 0.70 and `predictive`'s

@@ -111,8 +111,8 @@
 //! - **Flap budget.** A scale-down that would reverse a scale-up of its own within 10 minutes
 //!   (a reversal, as `simulate` counts them) goes ahead only if, counting it, predictive's
 //!   reversals are at most `autoscaler.flap_budget` (1.25) times those of a shadow HPA run on
-//!   the same load; otherwise the replica is held until the scale-up is more than 10 minutes
-//!   old ([`FlapBudget`]; [`PredictiveParams::flap_budget`], default on since session 16). Why
+//!   the same load; otherwise the whole scale-down is held until the scale-up is more than 10
+//!   minutes old ([`FlapBudget`]; [`PredictiveParams::flap_budget`], default on since session 16). Why
 //!   (measured, BENCHMARKS.md "Fourteenth round"): after a one-replica scale-up forced by
 //!   HPA's raw recommendation, predictive releases the replica as soon as the forecast allows,
 //!   and on the 1998 World Cup's flash-crowd weeks that release landed 300–600 s after the

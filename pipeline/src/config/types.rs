@@ -424,7 +424,7 @@ impl Default for Autoscaler {
             scale_down_stabilization_ms: 300_000,
             horizon_ms: 75_000,
             early_scale_down: true,
-            flap_budget: 1.25,
+            flap_budget: echoflow_operators::autoscale::flap_budget::DEFAULT_RATIO,
             cost: Cost::default(),
             behavior: Behavior::default(),
         }
