@@ -38,6 +38,13 @@ def figures(r):
     )
 
 
+def dominated(records):
+    """'k of n' for one setting and set's records, '—' when the run lacks them."""
+    if records is None:
+        return "—"
+    return f"{sum(r['dominates'] for r in records.values())} of {len(records)}"
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -45,11 +52,7 @@ def main():
     print("| setting | set | dominated A | dominated B |")
     print("|---|---|---:|---:|")
     for key in sorted(set(a) | set(b)):
-        da = sum(r["dominates"] for r in a.get(key, {}).values()) if key in a else None
-        db = sum(r["dominates"] for r in b.get(key, {}).values()) if key in b else None
-        na, nb = len(a.get(key, {})), len(b.get(key, {}))
-        cell = lambda d, n: "—" if d is None else f"{d} of {n}"  # noqa: E731
-        print(f"| {key[0]} | {key[1]} | {cell(da, na)} | {cell(db, nb)} |")
+        print(f"| {key[0]} | {key[1]} | {dominated(a.get(key))} | {dominated(b.get(key))} |")
     print("\nChanged (figures: violation min; replica-min above floor; reversals, p/h):")
     moved = 0
     for key in sorted(set(a) & set(b)):
