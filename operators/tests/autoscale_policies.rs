@@ -688,7 +688,7 @@ proptest! {
         }
     }
 
-    /// `Hpa::next_replicas` (the shadow HPA's allocation-free path) decides what `evaluate`
+    /// `Hpa::next_replicas` (the shadow HPA's path, no decision record) decides what `evaluate`
     /// decides, evaluation by evaluation, with and without the cost model — including counts
     /// outside `[min, max]` and pods without metrics.
     #[test]
