@@ -113,15 +113,37 @@ test (10,080 rows summing to exactly 1,000,000).
     git -C /tmp/rtvg checkout 3026616
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --azure-lmm /tmp/rtvg
 
+The session-18 held-out set, fixed before any policy ran on it (rule written down first, by a
+helper that ran nothing; the policy it judges is session 16's, unchanged since):
+
+`--sdsc DIR`: DIR is a checkout of https://github.com/ryankemper/HTTPParser (commit 40cb704),
+whose `resources/sdsc-http.txt` (3,563,194 bytes, sha256 564bbc83…fa34db) is the Internet
+Traffic Archive's SDSC-HTTP log: every HTTP request to the San Diego Supercomputer Center's web
+server on Tuesday 22 August 1995, 00:00:00-23:59:41 PDT, one line per request, 1-second
+timestamps, 28,338 requests, "no known losses" (ita.ee.lbl.gov; published for research, no
+licence text found; not redistributed here). None of the model-serving or serverless traces
+tried (BurstGPT, Azure's week-long LLM and Functions traces, Alibaba's Bailian and PAI traces,
+Huawei and IBM serverless traces) was reachable through this project's tools: they are Git LFS
+objects, release assets or external blobs. The rule: every non-empty line is one arrival,
+whatever its operation (failed requests too; nothing de-duplicated); its time is the line's
+first `Dow Mon DD HH:MM:SS YYYY`, read as PDT (UTC-07:00); count per 10-second bin aligned to
+the day's midnight PDT (the day ITA documents, not one read from the data), bins without a
+request as 0; cut into the day's four 6-hour quarters (4 series of 2,160 ten-second rows), all
+written. A line without a timestamp, or one outside the day, would be dropped (none is: the
+four sums are 28,338). The file is not in time order; binning does not need it to be.
+
+    git clone https://github.com/ryankemper/HTTPParser /tmp/sdsc
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --sdsc /tmp/sdsc
+
 Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`,
-`--worldcup`, `--servegen`, `--azure-lmm`; `--set` takes a comma-separated list) print each
-set's table, then one line per set and the total — every set of BENCHMARKS.md's held-out
+`--worldcup`, `--servegen`, `--azure-lmm`, `--sdsc`; `--set` takes a comma-separated list) print
+each set's table, then one line per set and the total — every set of BENCHMARKS.md's held-out
 rounds in one command (about three minutes):
 
     python3 benches/autoscale_holdout.py --bin target/release/echoflow \
         --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --web /tmp/wsd \
         --azure-llm /tmp/apd --mooncake /tmp/mooncake --worldcup /tmp/wc98 \
-        --servegen /tmp/servegen --azure-lmm /tmp/rtvg
+        --servegen /tmp/servegen --azure-lmm /tmp/rtvg --sdsc /tmp/sdsc
 
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
@@ -432,6 +454,57 @@ def azure_lmm_traces(checkout, folder):
     return paths
 
 
+# The session-18 held-out set (`--sdsc`).
+SDSC_SOURCE = "resources/sdsc-http.txt"
+SDSC_BIN_S = 10
+SDSC_QUARTER_BINS = 6 * 3600 // SDSC_BIN_S
+SDSC_TIME = (
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +"
+    r"(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})"
+)
+
+
+def sdsc_traces(checkout, folder):
+    """Writes the `--sdsc` set's CSVs into `folder` (rule in the module docs)."""
+    import datetime
+    import re
+
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    pdt = datetime.timezone(datetime.timedelta(hours=-7))
+    day = datetime.datetime(1995, 8, 22, tzinfo=pdt)
+    counts = [0] * (4 * SDSC_QUARTER_BINS)
+    dropped = 0
+    pattern = re.compile(SDSC_TIME)
+    with open(os.path.join(checkout, SDSC_SOURCE), encoding="latin-1") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            m = pattern.search(line)
+            if m is None:
+                dropped += 1
+                continue
+            _, mon, dd, hh, mi, ss, yyyy = m.groups()
+            t = datetime.datetime(
+                int(yyyy), months.index(mon) + 1, int(dd), int(hh), int(mi), int(ss), tzinfo=pdt
+            )
+            b = int((t - day).total_seconds()) // SDSC_BIN_S
+            if 0 <= b < len(counts):
+                counts[b] += 1
+            else:
+                dropped += 1
+    if dropped:
+        print(f"--sdsc: {dropped} lines without a timestamp on the day dropped", file=sys.stderr)
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for q in range(4):
+        t0 = (day + datetime.timedelta(hours=6 * q)).astimezone(datetime.timezone.utc)
+        path = os.path.join(folder, f"sdsc_http_h{6 * q:02d}.csv")
+        rows = counts[q * SDSC_QUARTER_BINS : (q + 1) * SDSC_QUARTER_BINS]
+        write_trace(path, t0.replace(tzinfo=None), SDSC_BIN_S, rows)
+        paths.append(path)
+    return paths
+
+
 REVERSAL_BOUND = 1.25
 
 
@@ -493,6 +566,7 @@ def groups(args):
         ("World Cup 98", args.worldcup, worldcup_traces),
         ("ServeGen (Bailian)", args.servegen, servegen_traces),
         ("Azure LMM 2024", args.azure_lmm, azure_lmm_traces),
+        ("SDSC-HTTP", args.sdsc, sdsc_traces),
     ]
     for label, checkout, convert in converted:
         if checkout:
@@ -577,6 +651,7 @@ def main():
     ap.add_argument("--worldcup", help="a checkout of worldcup98-dataset; the session-15 set")
     ap.add_argument("--servegen", help="a checkout of alibaba/ServeGen; a session-17 set")
     ap.add_argument("--azure-lmm", help="a checkout of Azure/realtimevideogen; a session-17 set")
+    ap.add_argument("--sdsc", help="a checkout of ryankemper/HTTPParser; the session-18 set")
     ap.add_argument(
         "--set",
         default="held_out",
@@ -596,7 +671,9 @@ def main():
         "(compare two with benches/autoscale_compare.py)",
     )
     args = ap.parse_args()
-    sources = ["traces", "nab", "web", "azure_llm", "mooncake", "worldcup", "servegen", "azure_lmm"]
+    sources = [
+        "traces", "nab", "web", "azure_llm", "mooncake", "worldcup", "servegen", "azure_lmm", "sdsc"
+    ]
     if not any(getattr(args, s) for s in sources):
         flags = ", ".join("--" + s.replace("_", "-") for s in sources)
         ap.error(f"give at least one of {flags}")
