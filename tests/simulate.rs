@@ -348,6 +348,75 @@ fn early_scale_down_false_reaches_the_predictive_policy() {
 /// environment applies, the echoed parameters are the resolved ones, and the summary equals
 /// the one an empty `pipeline.toml` gives.
 #[test]
+fn rate_limit_scale_up_reaches_the_predictive_policy() {
+    // One-minute rows: a quiet half hour at a tenth of the peak, then the peak for ten minutes.
+    // The burst finds a fleet of one or two replicas whose raw HPA recommendation is far above
+    // what HPA's scale-up rules (max(+4, +100 %) per 15 s) allow in one step.
+    let dir = out_dir("rate-limit");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("burst.csv");
+    let rows: String = (0..60)
+        .map(|m| {
+            let v = if (30..40).contains(&m) { 100 } else { 10 };
+            format!("2024-01-01 00:{m:02}:00,{v}\n")
+        })
+        .collect();
+    std::fs::write(&trace, format!("timestamp,value\n{rows}")).expect("write trace");
+    let decisions = |limited: bool| {
+        let cfg = dir.join(format!("limited_{limited}.toml"));
+        std::fs::write(
+            &cfg,
+            format!("[autoscaler]\nrate_limit_scale_up = {limited}\n"),
+        )
+        .expect("write config");
+        let out = dir.join(format!("out_{limited}"));
+        let run = simulate_with("predictive", &trace, &cfg, &out);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+        let summary: serde_json::Value = serde_json::from_str(&text).expect("summary is JSON");
+        assert_eq!(
+            summary["parameters"]["autoscaler"]["rate_limit_scale_up"],
+            limited
+        );
+        std::fs::read_to_string(out.join("decisions.jsonl"))
+            .expect("decisions.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON decision"))
+            .filter(|d| d["action"] == "scale_up")
+            .map(|d| {
+                let (from, to) = (num(&d, "from"), num(&d, "to"));
+                (
+                    from,
+                    to,
+                    d["reason"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let allowed = |from: f64| (2.0 * from).max(from + 4.0);
+    let (raw, limited) = (decisions(false), decisions(true));
+    assert!(
+        raw.iter().any(|&(from, to, _)| to > allowed(from)),
+        "the raw floor jumps past HPA's rate limit: {raw:?}"
+    );
+    assert!(
+        limited.iter().all(|&(from, to, _)| to <= allowed(from)),
+        "{limited:?}"
+    );
+    assert!(
+        limited
+            .iter()
+            .any(|(_, _, why)| why.contains("scale-up rules allow")),
+        "{limited:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn simulate_without_a_config_reads_the_defaults_and_the_environment() {
     let trace = traces_dir().join("elb_request_count_8c0756.csv");
     let dir = out_dir("no-config");

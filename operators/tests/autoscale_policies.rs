@@ -245,6 +245,44 @@ fn predictive_never_scales_up_below_hpa_raw() {
 }
 
 #[test]
+fn rate_limit_scale_up_follows_hpas_scale_up_rules() {
+    // 2 replicas at 3.0 (6 replicas' worth of load): HPA's raw recommendation is
+    // ⌈300 / 70 · 2⌉ = 9. By default (SPEC §3) predictive goes straight to it; with
+    // `rate_limit_scale_up` it goes as far as HPA's default scale-up rules allow from 2 in one
+    // 15 s period, max(+4 pods, +100 %) = 6, and on to the 9 at the next evaluation (the event
+    // of 15 s before is outside the 15 s period, as in Kubernetes).
+    let cfg = predictive_config();
+    let limited_cfg = AutoscalerConfig {
+        rate_limit_scale_up: true,
+        ..predictive_config()
+    };
+    let mut raw = Predictive::new(&cfg);
+    let mut limited = Predictive::new(&limited_cfg);
+    for i in 1..10u64 {
+        for p in [&mut raw, &mut limited] {
+            assert_eq!(p.evaluate(i * 15_000, &fleet(2, 0.6)).action, Action::Hold);
+        }
+    }
+    let burst = fleet(2, 3.0);
+    assert_eq!(
+        Hpa::new(&cfg).raw_recommendation(&burst).unwrap().replicas,
+        9
+    );
+    assert_eq!(raw.evaluate(150_000, &burst).to, 9);
+    let d = limited.evaluate(150_000, &burst);
+    assert_eq!((d.action, d.to), (Action::ScaleUp, 6));
+    assert!(
+        d.reason.contains("HPA floor 9") && d.reason.contains("scale-up rules allow 6"),
+        "{}",
+        d.reason
+    );
+    // Six replicas at 1.0 (the same 6 replicas' worth): the raw recommendation is 9 again.
+    let d = limited.evaluate(165_000, &fleet(6, 1.0));
+    assert_eq!((d.action, d.to), (Action::ScaleUp, 9), "{}", d.reason);
+    assert!(!d.reason.contains("rules allow"), "{}", d.reason);
+}
+
+#[test]
 fn predictive_never_scales_down_below_hpa_raw() {
     // The nyc_taxi mechanism (BENCHMARKS.md): 4 replicas at 0.539 (2.157 replicas' worth of
     // load, held for minutes). The forecast recommendation at the 0.72 provisioning target is

@@ -140,6 +140,11 @@ pub struct AutoscalerConfig {
     /// 0 = no budget). Added key ([`crate::autoscale::flap_budget`]; measured in BENCHMARKS.md
     /// "Fourteenth round").
     pub flap_budget: f64,
+    /// `predictive`: scale up no faster than the HPA scale-up rules allow
+    /// (`[autoscaler.behavior.scale_up]`, counted on predictive's own scale events), its floor
+    /// included (`false`: SPEC §3, never below HPA's raw recommendation). Added key, a
+    /// deviation from SPEC §3 when `true`; measured in BENCHMARKS.md "Sixteenth round".
+    pub rate_limit_scale_up: bool,
     /// `[autoscaler.cost]`.
     pub cost: CostConfig,
     /// `[autoscaler.behavior]`: HPA scaling rules.
@@ -165,6 +170,7 @@ impl Default for AutoscalerConfig {
             horizon_ms: 75_000,
             early_scale_down: true,
             flap_budget: crate::autoscale::flap_budget::DEFAULT_RATIO,
+            rate_limit_scale_up: false,
             cost: CostConfig::default(),
             behavior: BehaviorConfig::default(),
         }

@@ -255,6 +255,10 @@ pub struct PredictiveParams {
     /// this many times a shadow HPA's ([`FlapBudget`]); `None` = no budget (the policy before
     /// session 16).
     pub flap_budget: Option<f64>,
+    /// Scale up no faster than HPA's scale-up rules allow (`[autoscaler.behavior.scale_up]`,
+    /// from predictive's own count and scale events), the floor included: a deviation from
+    /// SPEC §3's raw floor, off by default (`autoscaler.rate_limit_scale_up`).
+    pub rate_limit_up: bool,
 }
 
 /// How load above what `max_replicas` can serve enters the forecasting state.
@@ -295,6 +299,7 @@ impl Default for PredictiveParams {
             rise_guard: true,
             level_envelope: true,
             flap_budget: Some(flap_budget::DEFAULT_RATIO),
+            rate_limit_up: false,
         }
     }
 }
@@ -331,6 +336,7 @@ pub struct Predictive {
     last_rise: Option<u64>,
     envelope: Option<LevelEnvelope>,
     flaps: Option<FlapBudget>,
+    rate_limit_up: bool,
 }
 
 impl std::fmt::Debug for Predictive {
@@ -354,6 +360,7 @@ impl Predictive {
                 .then_some(PredictiveParams::default().down_margin)
                 .flatten(),
             flap_budget: (config.flap_budget > 0.0).then_some(config.flap_budget),
+            rate_limit_up: config.rate_limit_scale_up,
             ..PredictiveParams::default()
         };
         Self::with(config, params, default_forecasters())
@@ -410,6 +417,7 @@ impl Predictive {
             flaps: params
                 .flap_budget
                 .map(|ratio| FlapBudget::new(ratio, config)),
+            rate_limit_up: params.rate_limit_up,
         }
     }
 
@@ -545,13 +553,22 @@ impl Policy for Predictive {
         let keep = self.down_window_ms.max(self.short_down_window_ms);
         drop_older(&mut self.recent, now, keep);
         let (to, reason) = if rec_up > current || hpa_up.is_some() {
-            let to = rec_up.max(hpa_up.unwrap_or(0));
+            let wanted = rec_up.max(hpa_up.unwrap_or(0));
             d.forecast = Some(demand_up);
             d.recommendation = Some(rec_up);
-            let why = if hpa_up.is_some_and(|r| r >= rec_up) {
-                format!("HPA floor {to}: forecast load {demand_up:.2} needs {rec_up}")
+            let mut why = if hpa_up.is_some_and(|r| r >= rec_up) {
+                format!("HPA floor {wanted}: forecast load {demand_up:.2} needs {rec_up}")
             } else {
                 format!("forecast load {demand_up:.2} over the horizon needs {rec_up}")
+            };
+            let to = if self.rate_limit_up {
+                let allowed = self.hpa.rate_limited(now, current, wanted);
+                if allowed < wanted.min(self.max) {
+                    why.push_str(&format!("; HPA's scale-up rules allow {allowed}"));
+                }
+                allowed
+            } else {
+                wanted
             };
             (to, why)
         } else {
@@ -608,6 +625,9 @@ impl Policy for Predictive {
         }
         if d.action == Action::ScaleUp {
             self.last_up = Some(now);
+        }
+        if self.rate_limit_up {
+            self.hpa.record_change(now, current, d.to);
         }
         if let Some(b) = self.flaps.as_mut() {
             b.record(now, d.action);

@@ -185,6 +185,7 @@ mod tests {
             horizon_ms = 90000
             early_scale_down = false
             flap_budget = 2
+            rate_limit_scale_up = true
             [autoscaler.cost]
             enabled = true
             [autoscaler.behavior.scale_up]
@@ -205,9 +206,10 @@ mod tests {
                 a.horizon_ms,
                 a.early_scale_down,
                 a.flap_budget,
+                a.rate_limit_scale_up,
                 a.cost.enabled
             ),
-            (7, 90_000, false, 2.0, true)
+            (7, 90_000, false, 2.0, true, true)
         );
         let s = c.simulate_params().unwrap();
         assert_eq!((s.capacity_rps, s.slo_ms), (50.0, 500));

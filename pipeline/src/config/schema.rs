@@ -346,6 +346,7 @@ pub const KEYS: &[KeySpec] = &[
         F,
         float(0.0, false, 1000.0, false),
     ),
+    key("autoscaler.rate_limit_scale_up", B, BOOL),
     key("autoscaler.cost.enabled", B, BOOL),
     key(
         "autoscaler.cost.replica_minute",

@@ -402,6 +402,7 @@ pub struct Autoscaler {
     pub horizon_ms: u64,
     pub early_scale_down: bool,
     pub flap_budget: f64,
+    pub rate_limit_scale_up: bool,
     pub cost: Cost,
     pub behavior: Behavior,
 }
@@ -425,6 +426,7 @@ impl Default for Autoscaler {
             horizon_ms: 75_000,
             early_scale_down: true,
             flap_budget: echoflow_operators::autoscale::flap_budget::DEFAULT_RATIO,
+            rate_limit_scale_up: false,
             cost: Cost::default(),
             behavior: Behavior::default(),
         }

@@ -78,6 +78,21 @@ impl Hpa {
         replicas::view_replicas(view, self.target, self.tolerance)
     }
 
+    /// `desired` after HPA's rate limits and `[min, max]` alone (no stabilisation), from
+    /// `current` with the scale events recorded so far ([`Hpa::record_change`]).
+    pub fn rate_limited(&self, now: u64, current: u32, desired: u32) -> u32 {
+        self.normalizer
+            .convert_with_rate(
+                now,
+                current,
+                desired,
+                (self.min, self.max),
+                &self.up,
+                &self.down,
+            )
+            .0
+    }
+
     /// Stabilises and rate-limits a raw recommendation and records it (the controller's
     /// `normalizeDesiredReplicasWithBehaviors`); the reason is written up only when asked for
     /// ([`Normalized::reason`]).
