@@ -311,25 +311,34 @@ fn simulate_reads_autoscaler_and_simulate_from_the_config() {
     assert!(err.contains("autoscaler.max_replicas = 0"), "{err}");
 }
 
+/// Runs `predictive` on `trace` with `[autoscaler] key = value` (files under `dir`); returns
+/// the output folder and its summary.json.
+fn predictive_with(
+    dir: &Path,
+    trace: &Path,
+    key: &str,
+    value: bool,
+) -> (PathBuf, serde_json::Value) {
+    let cfg = dir.join(format!("{key}_{value}.toml"));
+    std::fs::write(&cfg, format!("[autoscaler]\n{key} = {value}\n")).expect("write config");
+    let out = dir.join(format!("out_{key}_{value}"));
+    let run = simulate_with("predictive", trace, &cfg, &out);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+    let summary = serde_json::from_str(&text).expect("summary is JSON");
+    (out, summary)
+}
+
 #[test]
 fn early_scale_down_false_reaches_the_predictive_policy() {
     let trace = traces_dir().join("elb_request_count_8c0756.csv");
     let dir = out_dir("early");
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let summary = |early: bool| {
-        let cfg = dir.join(format!("early_{early}.toml"));
-        std::fs::write(&cfg, format!("[autoscaler]\nearly_scale_down = {early}\n"))
-            .expect("write config");
-        let out = dir.join(format!("out_{early}"));
-        let run = simulate_with("predictive", &trace, &cfg, &out);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
-        serde_json::from_str::<serde_json::Value>(&text).expect("summary is JSON")
-    };
+    let summary = |early: bool| predictive_with(&dir, &trace, "early_scale_down", early).1;
     let (early, late) = (summary(true), summary(false));
     assert_eq!(early["parameters"]["autoscaler"]["early_scale_down"], true);
     assert_eq!(late["parameters"]["autoscaler"]["early_scale_down"], false);
@@ -363,21 +372,7 @@ fn rate_limit_scale_up_reaches_the_predictive_policy() {
         .collect();
     std::fs::write(&trace, format!("timestamp,value\n{rows}")).expect("write trace");
     let decisions = |limited: bool| {
-        let cfg = dir.join(format!("limited_{limited}.toml"));
-        std::fs::write(
-            &cfg,
-            format!("[autoscaler]\nrate_limit_scale_up = {limited}\n"),
-        )
-        .expect("write config");
-        let out = dir.join(format!("out_{limited}"));
-        let run = simulate_with("predictive", &trace, &cfg, &out);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
-        let summary: serde_json::Value = serde_json::from_str(&text).expect("summary is JSON");
+        let (out, summary) = predictive_with(&dir, &trace, "rate_limit_scale_up", limited);
         assert_eq!(
             summary["parameters"]["autoscaler"]["rate_limit_scale_up"],
             limited
