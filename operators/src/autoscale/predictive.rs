@@ -473,9 +473,13 @@ impl Policy for Predictive {
                 to,
                 "no metrics from any ready membrane; clamped to [min, max]",
             );
-            // A clamp is a move too: the flap budget counts it (the shadow sees no load).
+            // A clamp is a move too: the flap budget counts it (the shadow sees no load), and
+            // so do the scale-up rate limits, as the HPA controller stores every change.
             if let Some(b) = self.flaps.as_mut() {
                 b.record(now, d.action);
+            }
+            if self.rate_limit_up {
+                self.hpa.record_change(now, current, d.to);
             }
             return d;
         };
