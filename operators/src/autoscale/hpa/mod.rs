@@ -27,7 +27,7 @@ use crate::autoscale::cost::CostModel;
 use crate::autoscale::decision::Decision;
 use crate::autoscale::policy::Policy;
 use crate::autoscale::utilization::FleetView;
-use behavior::Normalizer;
+use behavior::{Bounded, Normalizer};
 use replicas::{HpaError, ReplicaCount};
 
 /// The HPA controller for one resource.
@@ -81,16 +81,19 @@ impl Hpa {
     /// `desired` after HPA's rate limits and `[min, max]` alone (no stabilisation), from
     /// `current` with the scale events recorded so far ([`Hpa::record_change`]).
     pub fn rate_limited(&self, now: u64, current: u32, desired: u32) -> u32 {
-        self.normalizer
-            .convert_with_rate(
-                now,
-                current,
-                desired,
-                (self.min, self.max),
-                &self.up,
-                &self.down,
-            )
-            .0
+        self.bounded(now, current, desired).0
+    }
+
+    /// `desired` through this controller's rate limits and `[min, max]`, with the reason.
+    fn bounded(&self, now: u64, current: u32, desired: u32) -> Bounded {
+        self.normalizer.convert_with_rate(
+            now,
+            current,
+            desired,
+            (self.min, self.max),
+            &self.up,
+            &self.down,
+        )
     }
 
     /// Stabilises and rate-limits a raw recommendation and records it (the controller's
@@ -104,14 +107,7 @@ impl Hpa {
             self.up.stabilization_window_ms,
             self.down.stabilization_window_ms,
         );
-        let (to, limit) = self.normalizer.convert_with_rate(
-            now,
-            current,
-            stabilized,
-            (self.min, self.max),
-            &self.up,
-            &self.down,
-        );
+        let (to, limit) = self.bounded(now, current, stabilized);
         Normalized {
             to,
             stabilized,
