@@ -443,6 +443,17 @@ impl Predictive {
         ((load / self.target) - 1e-9).ceil().max(0.0) as u32
     }
 
+    /// Stores a decided move where later evaluations read it: the flap budget's reversal
+    /// count and, with `rate_limit_up`, the scale events HPA's rate limits count.
+    fn record_move(&mut self, now: u64, d: &Decision) {
+        if let Some(b) = self.flaps.as_mut() {
+            b.record(now, d.action);
+        }
+        if self.rate_limit_up {
+            self.hpa.record_change(now, d.from, d.to);
+        }
+    }
+
     /// The forecaster ensemble (accuracy, NRMSE).
     pub fn ensemble(&self) -> &Ensemble {
         &self.ensemble
@@ -475,12 +486,7 @@ impl Policy for Predictive {
             );
             // A clamp is a move too: the flap budget counts it (the shadow sees no load), and
             // so do the scale-up rate limits, as the HPA controller stores every change.
-            if let Some(b) = self.flaps.as_mut() {
-                b.record(now, d.action);
-            }
-            if self.rate_limit_up {
-                self.hpa.record_change(now, current, d.to);
-            }
+            self.record_move(now, &d);
             return d;
         };
         let level = self.envelope.as_mut().and_then(|e| {
@@ -637,12 +643,7 @@ impl Policy for Predictive {
         if d.action == Action::ScaleUp {
             self.last_up = Some(now);
         }
-        if self.rate_limit_up {
-            self.hpa.record_change(now, current, d.to);
-        }
-        if let Some(b) = self.flaps.as_mut() {
-            b.record(now, d.action);
-        }
+        self.record_move(now, &d);
         d
     }
 }
