@@ -505,6 +505,17 @@ def sdsc_traces(checkout, folder):
     return paths
 
 
+# The sets converted from a checkout: (label, --flag's attribute, converter), in table order.
+CONVERTED = [
+    ("web", "web", web_traces),
+    ("Azure LLM", "azure_llm", azure_llm_traces),
+    ("Mooncake", "mooncake", mooncake_traces),
+    ("World Cup 98", "worldcup", worldcup_traces),
+    ("ServeGen (Bailian)", "servegen", servegen_traces),
+    ("Azure LMM 2024", "azure_lmm", azure_lmm_traces),
+    ("SDSC-HTTP", "sdsc", sdsc_traces),
+]
+
 REVERSAL_BOUND = 1.25
 
 
@@ -559,16 +570,8 @@ def groups(args):
             if name not in SETS:
                 sys.exit(f"--set {name!r}: allowed are {', '.join(sorted(SETS))}")
             out.append((f"NAB {name}", [os.path.join(args.nab, "data", p) for p in SETS[name]]))
-    converted = [
-        ("web", args.web, web_traces),
-        ("Azure LLM", args.azure_llm, azure_llm_traces),
-        ("Mooncake", args.mooncake, mooncake_traces),
-        ("World Cup 98", args.worldcup, worldcup_traces),
-        ("ServeGen (Bailian)", args.servegen, servegen_traces),
-        ("Azure LMM 2024", args.azure_lmm, azure_lmm_traces),
-        ("SDSC-HTTP", args.sdsc, sdsc_traces),
-    ]
-    for label, checkout, convert in converted:
+    for label, attr, convert in CONVERTED:
+        checkout = getattr(args, attr)
         if checkout:
             out.append((label, convert(checkout, os.path.join(args.out, "traces"))))
     return out
@@ -671,9 +674,7 @@ def main():
         "(compare two with benches/autoscale_compare.py)",
     )
     args = ap.parse_args()
-    sources = [
-        "traces", "nab", "web", "azure_llm", "mooncake", "worldcup", "servegen", "azure_lmm", "sdsc"
-    ]
+    sources = ["traces", "nab"] + [attr for _, attr, _ in CONVERTED]
     if not any(getattr(args, s) for s in sources):
         flags = ", ".join("--" + s.replace("_", "-") for s in sources)
         ap.error(f"give at least one of {flags}")
