@@ -450,6 +450,54 @@ fn predictive_holds_the_stabilisation_window_after_a_scale_up() {
 }
 
 #[test]
+fn the_overshoot_cap_keeps_no_more_of_a_jump_than_hpas_rate_limit_allowed() {
+    // 2.4 replicas' worth of load on 4 replicas, one evaluation of a burst (4 at 1.6: HPA's raw
+    // recommendation ⌈160 / 70 · 4⌉ = 10, its scale-up rules allow max(+4, +100 %) = 8 from 4),
+    // then 2.4 again. The floor takes predictive straight to 10 (SPEC §3); the overshoot cap
+    // lets it go back to the 8 HPA's rules would have reached at the next evaluation, inside
+    // the window in which the guards hold the jump, and no lower (the rest waits for the
+    // window, as HPA's stabilisation would). The flap budget is off: the cap alone.
+    let cfg = predictive_config();
+    let run = |cap: bool| {
+        let params = PredictiveParams {
+            overshoot_cap: cap,
+            flap_budget: None,
+            ..PredictiveParams::default()
+        };
+        let mut p = Predictive::with(&cfg, params, default_forecasters());
+        let mut n = 4u32;
+        let mut moves = Vec::new();
+        for i in 1..60u64 {
+            let load = if i == 20 { 6.4 } else { 2.4 };
+            let d = p.evaluate(i * 15_000, &fleet(n, load / f64::from(n)));
+            if d.action != Action::Hold {
+                moves.push((i, d.action, d.to, d.reason.clone()));
+            }
+            n = d.to;
+        }
+        moves
+    };
+    let capped = run(true);
+    let held = run(false);
+    assert_eq!((capped[0].0, capped[0].2), (20, 10), "{capped:?}");
+    assert_eq!((held[0].0, held[0].2), (20, 10), "{held:?}");
+    let (i, action, to, reason) = &capped[1];
+    assert_eq!((*i, *action, *to), (21, Action::ScaleDown, 8), "{reason}");
+    assert!(
+        reason.ends_with("the scale-up 15 s ago went past HPA's rate limit 8: 8"),
+        "{reason}"
+    );
+    // Without the cap the guards hold all 10 until the window has passed.
+    let (i, action, _, reason) = &held[1];
+    assert_eq!(*action, Action::ScaleDown, "{reason}");
+    assert!(*i >= 40, "released at evaluation {i}: {reason}");
+    // Capped or not, the rest is released only after the window, to the same count.
+    let (i, _, to, _) = &capped[2];
+    assert!(*i >= 40, "{capped:?}");
+    assert_eq!(*to, held[1].2, "{capped:?} {held:?}");
+}
+
+#[test]
 fn the_flap_budget_holds_a_release_hpa_would_not_make_within_ten_minutes() {
     // 2.6 replicas' worth of load on 4 replicas; from evaluation 41 to 63 (345 s) 3.2 (80 % on
     // 4: HPA's raw recommendation is 5, so both scale up; 64 % on 5, inside HPA's band), then
