@@ -135,15 +135,32 @@ four sums are 28,338). The file is not in time order; binning does not need it t
     git clone https://github.com/ryankemper/HTTPParser /tmp/sdsc
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --sdsc /tmp/sdsc
 
+The session-19 held-out set, fixed before any policy ran on it (rule written down first; the
+policy it judges is session 19's, with the overshoot cap, which the SDSC, Azure LMM and Azure
+LLM sets informed):
+
+`--servegen-day DIR`: DIR is the same ServeGen checkout as `--servegen`; its other two
+categories, `data/reason/deepseek-r1/` (73 chunk files: a reasoning model) and
+`data/multimodal/mm-image/` (35: image-and-text requests), hold the same per-client rows of
+600 s windows, but over one day (144 windows) each, too short for `--servegen`'s 7-day blocks.
+The rule: per model, the count per window exactly as for `--servegen` (the sum over its chunk
+files of round(rate × 600); windows absent from every file 0); the whole span is one series (2
+series of 144 ten-minute rows, `servegen_deepseek-r1_day` and `servegen_mm-image_day`). Looked at
+before the rule was written: each model's span, that every rate is a whole count per window,
+and the first three rows of one chunk file; no count, no plot.
+
+    python3 benches/autoscale_holdout.py --bin target/release/echoflow --servegen-day /tmp/servegen
+
 Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`,
-`--worldcup`, `--servegen`, `--azure-lmm`, `--sdsc`; `--set` takes a comma-separated list) print
+`--worldcup`, `--servegen`, `--azure-lmm`, `--sdsc`, `--servegen-day`; `--set` takes a comma-separated list) print
 each set's table, then one line per set and the total — every set of BENCHMARKS.md's held-out
 rounds in one command (about three minutes):
 
     python3 benches/autoscale_holdout.py --bin target/release/echoflow \
         --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --web /tmp/wsd \
         --azure-llm /tmp/apd --mooncake /tmp/mooncake --worldcup /tmp/wc98 \
-        --servegen /tmp/servegen --azure-lmm /tmp/rtvg --sdsc /tmp/sdsc
+        --servegen /tmp/servegen --azure-lmm /tmp/rtvg --sdsc /tmp/sdsc \
+        --servegen-day /tmp/servegen
 
 `--config FILE` runs both policies with a pipeline.toml, e.g. `[autoscaler]
 early_scale_down = false` (predictive without the early release; BENCHMARKS.md "Fifth round").
@@ -390,44 +407,66 @@ def worldcup_traces(checkout, folder):
 SERVEGEN_MODELS = ["m-large", "m-mid", "m-small"]
 SERVEGEN_WINDOW_S = 600
 SERVEGEN_BLOCK = 7 * 24 * 3600 // SERVEGEN_WINDOW_S
+# The session-19 held-out set.
+SERVEGEN_DAY_MODELS = [("reason", "deepseek-r1"), ("multimodal", "mm-image")]
 AZURE_LMM_SOURCE = "paper/data/azure_lmm_trace_2024_per_minute.csv"
 AZURE_LMM_DAY = 24 * 60
 
 
-def servegen_traces(checkout, folder):
-    """Writes the `--servegen` set's CSVs into `folder` (rule in the module docs)."""
-    import datetime
+def servegen_counts(checkout, flag, category, model):
+    """One ServeGen model's request count per 600 s window, from its first window to its last
+    (the `--servegen` rule's counting; absent windows 0): (first window's offset, counts)."""
     import glob
 
+    files = glob.glob(os.path.join(checkout, "data", category, model, "chunk-*-trace.csv"))
+    if not files:
+        sys.exit(f"{flag} {checkout}: no data/{category}/{model}/chunk-*-trace.csv")
+    per_window = {}
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                start, rate = line.split(",")[:2]
+                count = float(rate) * SERVEGEN_WINDOW_S
+                if abs(count - round(count)) > 1e-6:
+                    sys.exit(f"{path}: rate {rate} at {start} is not a whole count per window")
+                per_window[int(start)] = per_window.get(int(start), 0) + round(count)
+    first, last = min(per_window), max(per_window)
+    return first, [per_window.get(t, 0) for t in range(first, last + 1, SERVEGEN_WINDOW_S)]
+
+
+def servegen_start(offset_s):
+    """The timestamp of a ServeGen window (the source publishes no dates)."""
+    import datetime
+
+    return datetime.datetime(2000, 1, 1) + datetime.timedelta(seconds=offset_s)
+
+
+def servegen_traces(checkout, folder):
+    """Writes the `--servegen` set's CSVs into `folder` (rule in the module docs)."""
     os.makedirs(folder, exist_ok=True)
     paths = []
     for model in SERVEGEN_MODELS:
-        files = glob.glob(os.path.join(checkout, "data", "language", model, "chunk-*-trace.csv"))
-        if not files:
-            sys.exit(f"--servegen {checkout}: no data/language/{model}/chunk-*-trace.csv")
-        per_window = {}
-        for path in files:
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    if not line.strip():
-                        continue
-                    start, rate = line.split(",")[:2]
-                    count = float(rate) * SERVEGEN_WINDOW_S
-                    if abs(count - round(count)) > 1e-6:
-                        sys.exit(f"{path}: rate {rate} at {start} is not a whole count per window")
-                    per_window[int(start)] = per_window.get(int(start), 0) + round(count)
-        first, last = min(per_window), max(per_window)
-        counts = [
-            per_window.get(t, 0) for t in range(first, last + 1, SERVEGEN_WINDOW_S)
-        ]
+        first, counts = servegen_counts(checkout, "--servegen", "language", model)
         for b in range(len(counts) // SERVEGEN_BLOCK):
-            t0 = datetime.datetime(2000, 1, 1) + datetime.timedelta(
-                seconds=first + b * SERVEGEN_BLOCK * SERVEGEN_WINDOW_S
-            )
+            t0 = servegen_start(first + b * SERVEGEN_BLOCK * SERVEGEN_WINDOW_S)
             path = os.path.join(folder, f"servegen_{model}_week{b + 1}.csv")
             rows = counts[b * SERVEGEN_BLOCK : (b + 1) * SERVEGEN_BLOCK]
             write_trace(path, t0, SERVEGEN_WINDOW_S, rows)
             paths.append(path)
+    return paths
+
+
+def servegen_day_traces(checkout, folder):
+    """Writes the `--servegen-day` set's CSVs into `folder` (rule in the module docs)."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for category, model in SERVEGEN_DAY_MODELS:
+        first, counts = servegen_counts(checkout, "--servegen-day", category, model)
+        path = os.path.join(folder, f"servegen_{model}_day.csv")
+        write_trace(path, servegen_start(first), SERVEGEN_WINDOW_S, counts)
+        paths.append(path)
     return paths
 
 
@@ -514,6 +553,7 @@ CONVERTED = [
     ("ServeGen (Bailian)", "servegen", servegen_traces),
     ("Azure LMM 2024", "azure_lmm", azure_lmm_traces),
     ("SDSC-HTTP", "sdsc", sdsc_traces),
+    ("ServeGen reasoning and multimodal", "servegen_day", servegen_day_traces),
 ]
 
 REVERSAL_BOUND = 1.25
@@ -655,6 +695,7 @@ def main():
     ap.add_argument("--servegen", help="a checkout of alibaba/ServeGen; a session-17 set")
     ap.add_argument("--azure-lmm", help="a checkout of Azure/realtimevideogen; a session-17 set")
     ap.add_argument("--sdsc", help="a checkout of ryankemper/HTTPParser; the session-18 set")
+    ap.add_argument("--servegen-day", help="a checkout of alibaba/ServeGen; the session-19 set")
     ap.add_argument(
         "--set",
         default="held_out",
