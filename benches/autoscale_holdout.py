@@ -152,9 +152,9 @@ and the first three rows of one chunk file; no count, no plot.
     python3 benches/autoscale_holdout.py --bin target/release/echoflow --servegen-day /tmp/servegen
 
 Several sources at once (any of `--traces`, `--nab`, `--web`, `--azure-llm`, `--mooncake`,
-`--worldcup`, `--servegen`, `--azure-lmm`, `--sdsc`, `--servegen-day`; `--set` takes a comma-separated list) print
-each set's table, then one line per set and the total — every set of BENCHMARKS.md's held-out
-rounds in one command (about three minutes):
+`--worldcup`, `--servegen`, `--azure-lmm`, `--sdsc`, `--servegen-day`; `--set` takes a
+comma-separated list) print each set's table, then one line per set and the total — every set
+of BENCHMARKS.md's held-out rounds in one command (about three minutes):
 
     python3 benches/autoscale_holdout.py --bin target/release/echoflow \
         --traces ../shared/traces --nab /tmp/NAB --set held_out,fresh --web /tmp/wsd \

@@ -155,8 +155,9 @@
 //! (`benches/autoscale_holdout.py`); BENCHMARKS.md reports both, including where predictive
 //! still does not dominate hpa. With the later additions switched off (`rise_skill_up`,
 //! `rise_guard`, `level_envelope` and `overshoot_cap` `false`, `overflow`
-//! [`Overflow::AsObserved`], `flap_budget` `None`), [`PredictiveParams::down_margin`] `None` and `skill_weighted` `false` (with
-//! `hpa_down_floor` `false`) give back the policy before these changes;
+//! [`Overflow::AsObserved`], `flap_budget` `None`), [`PredictiveParams::down_margin`] `None`
+//! and `skill_weighted` `false` (with `hpa_down_floor` `false`) give back the policy before
+//! these changes;
 //! [`PredictiveParams::hpa_down_floor`] `false` alone gives session 4's. The scale-down floor
 //! was decided after reading the decisions on nyc_taxi and two traces of a fresh NAB set (28
 //! series not used before); alternatives measured and rejected (an upper band from the
