@@ -353,9 +353,6 @@ fn early_scale_down_false_reaches_the_predictive_policy() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Without `--config`, `simulate` takes the defaults through the same loader as `run`: the
-/// environment applies, the echoed parameters are the resolved ones, and the summary equals
-/// the one an empty `pipeline.toml` gives.
 #[test]
 fn rate_limit_scale_up_reaches_the_predictive_policy() {
     // One-minute rows: a quiet half hour at a tenth of the peak, then the peak for ten minutes.
@@ -411,6 +408,9 @@ fn rate_limit_scale_up_reaches_the_predictive_policy() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Without `--config`, `simulate` takes the defaults through the same loader as `run`: the
+/// environment applies, the echoed parameters are the resolved ones, and the summary equals
+/// the one an empty `pipeline.toml` gives.
 #[test]
 fn simulate_without_a_config_reads_the_defaults_and_the_environment() {
     let trace = traces_dir().join("elb_request_count_8c0756.csv");
