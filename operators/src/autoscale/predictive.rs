@@ -612,15 +612,14 @@ impl Policy for Predictive {
                 format!("forecast load {demand_up:.2} over the horizon needs {rec_up}")
             };
             let allowed = self.hpa.rate_limited(now, current, wanted);
+            let beyond = allowed < wanted.min(self.max);
             let to = if self.rate_limit_up {
-                if allowed < wanted.min(self.max) {
+                if beyond {
                     why.push_str(&format!("; HPA's scale-up rules allow {allowed}"));
                 }
                 allowed
             } else {
-                if self.overshoot_cap && allowed < wanted.min(self.max) {
-                    past_limit = Some(allowed);
-                }
+                past_limit = (self.overshoot_cap && beyond).then_some(allowed);
                 wanted
             };
             (to, why)
