@@ -16,8 +16,9 @@
 //!   burst: more reversals (93 against 81; before session 19's overshoot cap also more
 //!   violation minutes, 64 against 60 — the cap now gives back the part of each burst's jump
 //!   beyond HPA's step either way, and the two tie at 60). On this series predictive ends
-//!   with fewer violation minutes and fewer replica-minutes than hpa. Over seeds 1–12 × burst probabilities 0.15 / 0.25 / 0.35 of
-//!   the same generator (measured in session 14, overflow clipped), predictive's violation
+//!   with fewer violation minutes and fewer replica-minutes than hpa. Over seeds 1–12 × burst
+//!   probabilities 0.15 / 0.25 / 0.35 of the same generator (measured in session 14, overflow
+//!   clipped, before the flap budget and the overshoot cap), predictive's violation
 //!   minutes were never above hpa's and its replica-minutes between 0.40 % below and 0.29 %
 //!   above hpa's: the margin is thin on one-minute noise.
 //!
