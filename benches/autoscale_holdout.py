@@ -175,11 +175,14 @@ of the fleet, target 0.5 and 0.8, SLO 5 s, rows played as 1 minute and as 15 s):
 
 `--json FILE` also writes every setting's per-trace figures and verdicts;
 `benches/autoscale_compare.py BEFORE.json AFTER.json` lists what a policy change moved.
+`--jobs N` runs N simulations at once (default: the CPUs; each is single-threaded and
+deterministic, and the tables come out in trace order, so the output does not depend on N).
 
 Standard library only. Exit status 0 whatever the outcome (it is a measurement, not a test).
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -557,6 +560,7 @@ CONVERTED = [
 ]
 
 REVERSAL_BOUND = 1.25
+POLICIES = ("hpa", "predictive")
 
 
 def simulate(binary, trace, policy, out, config=None):
@@ -617,16 +621,21 @@ def groups(args):
     return out
 
 
-def run_group(binary, traces, out, config):
-    """Prints one set's table; returns (traces dominated, sums per policy, per-trace records)."""
+def run_group(pool, binary, traces, out, config):
+    """Prints one set's table; returns (traces dominated, sums per policy, per-trace records).
+    The simulations run on `pool`; the table comes out in trace order whatever finishes first."""
     keys = ["slo_violation_minutes", "replica_minutes_above_min", "reversals"]
     total = {"hpa": dict.fromkeys(keys, 0.0), "predictive": dict.fromkeys(keys, 0.0)}
     wins = 0
     records = []
     print("| trace | violation min p / h | replica-min above floor p / h | reversals p / h | dominates |")
     print("|---|---:|---:|---:|---|")
-    for t in traces:
-        s = {pol: simulate(binary, t, pol, out, config) for pol in ("hpa", "predictive")}
+    runs = [
+        (t, {pol: pool.submit(simulate, binary, t, pol, out, config) for pol in POLICIES})
+        for t in traces
+    ]
+    for t, futures in runs:
+        s = {pol: f.result() for pol, f in futures.items()}
         for pol in s:
             for k in keys:
                 total[pol][k] += s[pol][k]
@@ -661,7 +670,7 @@ def run_group(binary, traces, out, config):
     return wins, sums, records
 
 
-def run_setting(args, sets, config, out):
+def run_setting(pool, args, sets, config, out):
     """Runs every set with one `--config` (or none); prints the tables and returns the
     setting's record: per set, the traces dominated and each trace's figures."""
     if config:
@@ -670,7 +679,7 @@ def run_setting(args, sets, config, out):
     for label, traces in sets:
         if len(sets) > 1:
             print(f"\n### {label} ({len(traces)} traces)\n")
-        wins, sums, records = run_group(args.bin, traces, out, config)
+        wins, sums, records = run_group(pool, args.bin, traces, out, config)
         summary.append({"set": label, "dominated": wins, "traces": records, "sums": sums})
     if len(sets) > 1:
         print("\n| set | dominated | sums: violation / replica-min above floor / reversals, p ÷ h |")
@@ -710,6 +719,12 @@ def main():
         "each into its own folder under --out, with a table of all of them at the end",
     )
     ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="simulations run at once (default: the CPUs); the figures do not depend on it",
+    )
+    ap.add_argument(
         "--json",
         help="also write every setting's per-trace figures and verdicts to this file "
         "(compare two with benches/autoscale_compare.py)",
@@ -730,12 +745,15 @@ def main():
     if missing:
         sys.exit(f"missing traces: {missing}")
 
+    if args.jobs < 1:
+        sys.exit(f"--jobs {args.jobs}: at least 1")
     settings = []
-    for config in configs:
-        out = args.out
-        if len(configs) > 1:
-            out = os.path.join(args.out, os.path.splitext(os.path.basename(config))[0])
-        settings.append(run_setting(args, sets, config, out))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for config in configs:
+            out = args.out
+            if len(configs) > 1:
+                out = os.path.join(args.out, os.path.splitext(os.path.basename(config))[0])
+            settings.append(run_setting(pool, args, sets, config, out))
     if len(configs) > 1:
         labels = [label for label, _ in sets]
         print("\n| setting | " + " | ".join(labels) + " | all |")
