@@ -1036,3 +1036,70 @@ fn the_level_envelope_ignores_load_above_the_ready_fleet() {
         "300 s after the level began at 45 s"
     );
 }
+
+#[test]
+fn the_overshoot_cap_gives_back_only_what_the_flap_budget_could_take_back() {
+    // 1.2 replicas' worth of load on 2 replicas; a spike to 1.6 at evaluation 2 (HPA's raw
+    // recommendation 3: predictive and the shadow HPA both add a replica and release it 300 s
+    // later, a reversal each); at evaluation 50 a burst of 6.4 (raw recommendation 10, HPA's
+    // scale-up rules allow 6 from 2), within 600 s of the release: a second reversal each.
+    // With a budget of 1.5 × HPA's 2 reversals, giving the jump back to 6 at the next
+    // evaluation (a third) fits, but taking it back again if the load returned (a fourth) would
+    // not: within the budget the cap holds the jump, and the rest of the policy releases it
+    // after HPA's window, to the same count as with the cap alone.
+    let cfg = predictive_config();
+    let run = |within: bool| {
+        let params = PredictiveParams {
+            flap_budget: Some(1.5),
+            cap_within_flap_budget: within,
+            ..PredictiveParams::default()
+        };
+        let mut p = Predictive::with(&cfg, params, default_forecasters());
+        let mut n = 2u32;
+        let mut moves = Vec::new();
+        for i in 1..100u64 {
+            let load = match i {
+                2 => 1.6,
+                50 => 6.4,
+                _ => 1.2,
+            };
+            let d = p.evaluate(i * 15_000, &fleet(n, load / f64::from(n)));
+            if d.action != Action::Hold {
+                moves.push((i, d.action, d.to, d.reason.clone()));
+            }
+            n = d.to;
+        }
+        moves
+    };
+    let brief = |ms: &[(u64, Action, u32, String)]| {
+        ms.iter()
+            .map(|(i, a, to, _)| (*i, *a, *to))
+            .collect::<Vec<_>>()
+    };
+    let within = run(true);
+    let alone = run(false);
+    let (up, down) = (Action::ScaleUp, Action::ScaleDown);
+    assert_eq!(
+        brief(&alone),
+        [
+            (2, up, 3),
+            (22, down, 2),
+            (50, up, 10),
+            (51, down, 6),
+            (70, down, 2)
+        ],
+        "{alone:#?}"
+    );
+    assert!(
+        alone[3]
+            .3
+            .ends_with("the scale-up 15 s ago went past HPA's rate limit 6: 6"),
+        "{}",
+        alone[3].3
+    );
+    assert_eq!(
+        brief(&within),
+        [(2, up, 3), (22, down, 2), (50, up, 10), (70, down, 2)],
+        "{within:#?}"
+    );
+}

@@ -134,8 +134,23 @@ impl FlapBudget {
     /// Whether a scale-down at `now` is within the budget: it is not a reversal, or counting
     /// it `predictive`'s reversals are at most `ratio` × the shadow HPA's.
     pub fn allows_down(&self, now: u64) -> bool {
-        !self.own.would_reverse(now, Action::ScaleDown)
-            || (self.own.count() + 1) as f64 <= self.ratio * self.shadow_reversals.count() as f64
+        self.room(now, false)
+    }
+
+    /// Whether the budget could pay for a scale-down at `now` *and* for the scale-up that would
+    /// take it back (itself a reversal): what `predictive`'s overshoot cap asks before it gives
+    /// back part of a jump, since the load the jump answered may return within the window.
+    pub fn allows_down_and_back(&self, now: u64) -> bool {
+        self.room(now, true)
+    }
+
+    /// Whether `predictive`'s reversals, counting a scale-down at `now` (if it is one) and, with
+    /// `and_back`, a scale-up reversing it, stay within `ratio` × the shadow HPA's.
+    fn room(&self, now: u64, and_back: bool) -> bool {
+        let flaps = u64::from(self.own.would_reverse(now, Action::ScaleDown)) + u64::from(and_back);
+        flaps == 0
+            || (self.own.count() + flaps) as f64
+                <= self.ratio * self.shadow_reversals.count() as f64
     }
 
     /// Records `predictive`'s decision at `now`.
@@ -209,6 +224,38 @@ mod tests {
             "a third against HPA's one"
         );
         assert!(b.allows_down((t + 721) * 1000), "no longer a reversal");
+    }
+
+    #[test]
+    fn down_and_back_needs_room_for_two_reversals() {
+        let cfg = AutoscalerConfig::default();
+        let mut b = FlapBudget::new(2.0, &cfg);
+        let t = flap_shadow(&mut b, 15);
+        b.record(t * 1000, Action::ScaleUp);
+        assert_eq!(b.counts(), (0, 1));
+        let soon = (t + 60) * 1000;
+        assert!(b.allows_down(soon), "1 ≤ 2.0 × 1");
+        assert!(b.allows_down_and_back(soon), "2 ≤ 2.0 × 1");
+        b.record(soon, Action::ScaleDown);
+        b.record(soon + 15_000, Action::ScaleUp);
+        assert_eq!(b.counts(), (2, 1));
+        let later = soon + 30_000;
+        assert!(!b.allows_down(later), "3 > 2.0 × 1");
+        let mut loose = FlapBudget::new(3.0, &cfg);
+        flap_shadow(&mut loose, 15);
+        for (i, a) in [Action::ScaleUp, Action::ScaleDown, Action::ScaleUp]
+            .into_iter()
+            .enumerate()
+        {
+            loose.record(t * 1000 + i as u64 * 15_000, a);
+        }
+        assert_eq!(loose.counts(), (2, 1));
+        assert!(loose.allows_down(later), "3 ≤ 3.0 × 1");
+        assert!(!loose.allows_down_and_back(later), "4 > 3.0 × 1");
+        // Not a reversal (the last scale-up over 600 s ago): only the way back would be one.
+        let free = later + REVERSAL_WINDOW_MS + 1;
+        assert!(loose.allows_down(free));
+        assert!(loose.allows_down_and_back(free), "3 ≤ 3.0 × 1");
     }
 
     #[test]

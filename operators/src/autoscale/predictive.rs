@@ -136,7 +136,15 @@
 //!   azure_lmm_day5 and two SDSC-HTTP quarters on replica-minutes at equal violation minutes.
 //!   The scale-up itself is unchanged (never below the raw recommendation); only the part of
 //!   it beyond HPA's own step is given back once the forecast no longer asks for it. No
-//!   constant: HPA's scale-up rules and window.
+//!   constant: HPA's scale-up rules and window. Since session 20 the cap gives back only while
+//!   the flap budget could pay for the give-back *and* for the scale-up that would take it
+//!   back ([`PredictiveParams::cap_within_flap_budget`]): if the load returns within the
+//!   window the give-back costs two reversals, and where the budget has room for only one the
+//!   flap budget then holds the whole jump for ten minutes (with rows played as 15 s,
+//!   art_increase_spike_density paid 47 replica-minutes per spike so, 1.19× hpa's). Measured
+//!   (BENCHMARKS.md "Eighteenth round"): 1,062 of the 1,200 trace-settings of all twelve
+//!   fleet settings instead of 1,059 (4 won, 1 lost), the same counts at the traces' own
+//!   spacing (11 traces' replica-minutes moved, by −2 to +24). No constant: the budget's ratio.
 //! - **Rate-limited scale-up** (off by default; [`PredictiveParams::rate_limit_up`],
 //!   `autoscaler.rate_limit_scale_up`): every scale-up, the HPA floor included, is capped at
 //!   what HPA's scale-up rules allow from predictive's own count and scale events
@@ -289,6 +297,11 @@ pub struct PredictiveParams {
     /// the forecast recommendation if higher ([`Predictive`]'s module docs); `false` = the
     /// hold of the policy before session 19.
     pub overshoot_cap: bool,
+    /// With the overshoot cap and the flap budget: the cap gives back part of a jump only
+    /// while the budget could pay for the give-back and for the scale-up that would take it
+    /// back ([`FlapBudget::allows_down_and_back`]); `false` = whenever the budget allows the
+    /// give-back alone (session 19's cap).
+    pub cap_within_flap_budget: bool,
 }
 
 /// How load above what `max_replicas` can serve enters the forecasting state.
@@ -331,6 +344,7 @@ impl Default for PredictiveParams {
             flap_budget: Some(flap_budget::DEFAULT_RATIO),
             rate_limit_up: false,
             overshoot_cap: true,
+            cap_within_flap_budget: true,
         }
     }
 }
@@ -369,6 +383,7 @@ pub struct Predictive {
     flaps: Option<FlapBudget>,
     rate_limit_up: bool,
     overshoot_cap: bool,
+    cap_within_flap_budget: bool,
     /// The last scale-up past HPA's one-step rate limit: when, and the count the limit allowed.
     overshoot: Option<(u64, u32)>,
 }
@@ -454,6 +469,7 @@ impl Predictive {
             rate_limit_up: params.rate_limit_up,
             // With the rate limit on, no scale-up goes past it: nothing to cap.
             overshoot_cap: params.overshoot_cap && !params.rate_limit_up,
+            cap_within_flap_budget: params.cap_within_flap_budget,
             overshoot: None,
         }
     }
@@ -642,10 +658,16 @@ impl Policy for Predictive {
             let mut why =
                 format!("forecast load {demand:.2} needs {rec}; highest in window {held}");
             // The overshoot cap: hold no more of a jump past HPA's rate limit than the limit
-            // allowed, or than the forecast needs now; the floors below still apply.
+            // allowed, or than the forecast needs now; the floors below still apply. Only while
+            // the flap budget could also pay for taking the give-back back.
+            let affordable = !self.cap_within_flap_budget
+                || self
+                    .flaps
+                    .as_ref()
+                    .is_none_or(|b| b.allows_down_and_back(now));
             if let Some((t, allowed)) = self
                 .overshoot
-                .filter(|&(t, _)| now < t + self.down_window_ms)
+                .filter(|&(t, _)| affordable && now < t + self.down_window_ms)
             {
                 let cap = allowed.max(rec);
                 if cap < to {
