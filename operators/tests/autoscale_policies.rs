@@ -449,6 +449,25 @@ fn predictive_holds_the_stabilisation_window_after_a_scale_up() {
     assert!(first_down >= 40, "scaled down at evaluation {first_down}");
 }
 
+/// Runs `p` from `n` replicas at evaluations 1..`until` (15 s apart) on `load(i)` replicas'
+/// worth of load; its moves: (evaluation, action, to, reason).
+fn moves_of(
+    mut p: Predictive,
+    mut n: u32,
+    until: u64,
+    load: impl Fn(u64) -> f64,
+) -> Vec<(u64, Action, u32, String)> {
+    let mut moves = Vec::new();
+    for i in 1..until {
+        let d = p.evaluate(i * 15_000, &fleet(n, load(i) / f64::from(n)));
+        if d.action != Action::Hold {
+            moves.push((i, d.action, d.to, d.reason.clone()));
+        }
+        n = d.to;
+    }
+    moves
+}
+
 #[test]
 fn the_overshoot_cap_keeps_no_more_of_a_jump_than_hpas_rate_limit_allowed() {
     // 2.4 replicas' worth of load on 4 replicas, one evaluation of a burst (4 at 1.6: HPA's raw
@@ -464,18 +483,8 @@ fn the_overshoot_cap_keeps_no_more_of_a_jump_than_hpas_rate_limit_allowed() {
             flap_budget: None,
             ..PredictiveParams::default()
         };
-        let mut p = Predictive::with(&cfg, params, default_forecasters());
-        let mut n = 4u32;
-        let mut moves = Vec::new();
-        for i in 1..60u64 {
-            let load = if i == 20 { 6.4 } else { 2.4 };
-            let d = p.evaluate(i * 15_000, &fleet(n, load / f64::from(n)));
-            if d.action != Action::Hold {
-                moves.push((i, d.action, d.to, d.reason.clone()));
-            }
-            n = d.to;
-        }
-        moves
+        let p = Predictive::with(&cfg, params, default_forecasters());
+        moves_of(p, 4, 60, |i| if i == 20 { 6.4 } else { 2.4 })
     };
     let capped = run(true);
     let held = run(false);
@@ -1054,22 +1063,12 @@ fn the_overshoot_cap_gives_back_only_what_the_flap_budget_could_take_back() {
             cap_within_flap_budget: within,
             ..PredictiveParams::default()
         };
-        let mut p = Predictive::with(&cfg, params, default_forecasters());
-        let mut n = 2u32;
-        let mut moves = Vec::new();
-        for i in 1..100u64 {
-            let load = match i {
-                2 => 1.6,
-                50 => 6.4,
-                _ => 1.2,
-            };
-            let d = p.evaluate(i * 15_000, &fleet(n, load / f64::from(n)));
-            if d.action != Action::Hold {
-                moves.push((i, d.action, d.to, d.reason.clone()));
-            }
-            n = d.to;
-        }
-        moves
+        let p = Predictive::with(&cfg, params, default_forecasters());
+        moves_of(p, 2, 100, |i| match i {
+            2 => 1.6,
+            50 => 6.4,
+            _ => 1.2,
+        })
     };
     let brief = |ms: &[(u64, Action, u32, String)]| {
         ms.iter()
