@@ -660,15 +660,14 @@ impl Policy for Predictive {
             // The overshoot cap: hold no more of a jump past HPA's rate limit than the limit
             // allowed, or than the forecast needs now; the floors below still apply. Only while
             // the flap budget could also pay for taking the give-back back.
-            let affordable = !self.cap_within_flap_budget
-                || self
-                    .flaps
-                    .as_ref()
-                    .is_none_or(|b| b.allows_down_and_back(now));
-            if let Some((t, allowed)) = self
-                .overshoot
-                .filter(|&(t, _)| affordable && now < t + self.down_window_ms)
-            {
+            if let Some((t, allowed)) = self.overshoot.filter(|&(t, _)| {
+                now < t + self.down_window_ms
+                    && (!self.cap_within_flap_budget
+                        || self
+                            .flaps
+                            .as_ref()
+                            .is_none_or(|b| b.allows_down_and_back(now)))
+            }) {
                 let cap = allowed.max(rec);
                 if cap < to {
                     to = cap;
