@@ -625,7 +625,7 @@ def run_group(pool, binary, traces, out, config):
     """Prints one set's table; returns (traces dominated, sums per policy, per-trace records).
     The simulations run on `pool`; the table comes out in trace order whatever finishes first."""
     keys = ["slo_violation_minutes", "replica_minutes_above_min", "reversals"]
-    total = {"hpa": dict.fromkeys(keys, 0.0), "predictive": dict.fromkeys(keys, 0.0)}
+    total = {pol: dict.fromkeys(keys, 0.0) for pol in POLICIES}
     wins = 0
     records = []
     print("| trace | violation min p / h | replica-min above floor p / h | reversals p / h | dominates |")
